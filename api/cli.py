@@ -1,0 +1,195 @@
+"""The `earchive` command line.
+
+Exit status of `check`: 0 accepted, 10 accepted with warnings, 20 rejected,
+1 internal error, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from archive_core.logging import configure_logging
+from archive_core.settings import Settings, load_settings
+
+PROGRESS_MIN_BYTES = 20 * 1024 * 1024
+
+
+class RichProgress:
+    """Progress bar on stderr for long packages; silent for small ones or when not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def start(self, total_bytes: int, files: int) -> None:
+        if not self.enabled or total_bytes < PROGRESS_MIN_BYTES:
+            return
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(f"Kiểm tra {files} tệp", total=total_bytes)
+
+    def advance(self, count: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, count)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML settings file.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), help="Data home (EARCHIVE_HOME).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, home: Path | None) -> None:
+    """earchive — kho lưu trữ tài liệu điện tử."""
+    overrides: dict[str, Any] = {"home": home} if home else {}
+    settings = load_settings(config, **overrides)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    ctx.obj = settings
+
+
+@cli.command()
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the report.")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.pass_context
+def check(ctx: click.Context, package: Path, as_json: bool, no_progress: bool) -> None:
+    """Check a submission package (TT 05 SIP or BagIt; ZIP, tar or folder)."""
+    from ingest.gate import check_package
+    from ingest.report import render_report
+
+    settings = _settings(ctx)
+    progress = RichProgress(enabled=not no_progress and not as_json and sys.stderr.isatty())
+    result = check_package(package, settings, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_report(result))
+    ctx.exit(result.exit_code)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Where to write the packages.")
+@click.pass_context
+def demo(ctx: click.Context, out: Path | None) -> None:
+    """Build the demo dossiers (TT 05 SIPs and BagIt bags made from real regulation texts)."""
+    from ingest.generator import build_demo_set
+
+    target = out or _settings(ctx).home / "demo"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in build_demo_set(target):
+        click.echo(str(path))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per package, one per line.")
+@click.pass_context
+def run(ctx: click.Context, as_json: bool) -> None:
+    """Main job: build the demo dossiers and run each through the ingest gate."""
+    from ingest.gate import check_package
+    from ingest.generator import build_demo_set
+    from ingest.report import render_report
+
+    settings = _settings(ctx)
+    target = settings.home / "demo"
+    target.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for package in build_demo_set(target):
+        result = check_package(package, settings)
+        summary.append((package.name, result.verdict.label_vi, result.exit_code))
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(render_report(result))
+            click.echo("=" * 78)
+    if not as_json:
+        click.echo("TÓM TẮT")
+        for name, label, code in summary:
+            click.echo(f"  {name}: {label} (mã thoát {code})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def codes(as_json: bool) -> None:
+    """List every finding code with its rule, severity and messages."""
+    from archive_core.findings import registry
+    from ingest.checks import load_all_checks
+
+    load_all_checks()
+    kinds = sorted(registry().values(), key=lambda k: k.code)
+    if as_json:
+        click.echo(json.dumps([vars(k) for k in kinds], ensure_ascii=False, indent=2, default=str))
+        return
+    for kind in kinds:
+        click.echo(f"{kind.code}\t{kind.rule}\t{kind.severity.value}\t{kind.message_vi}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--form", type=click.Choice(["sip-zip", "sip-folder", "bag-zip", "bag-folder", "bag-tar.gz"]),
+              default="sip-zip", show_default=True)
+@click.option("--documents", default=5, show_default=True, help="Number of documents.")
+@click.option("--doc-bytes", default=60_000, show_default=True, help="Approximate size of each PDF.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--fault", "faults", multiple=True, help="Fault to inject (see `earchive faults`).")
+def generate(out: Path, form: str, documents: int, doc_bytes: int, seed: int, faults: Sequence[str]) -> None:
+    """Generate a realistic test dossier package from the regulation texts."""
+    from ingest.generator import Fault, generate_dossier, write_bagit, write_tt05_sip
+
+    chosen = [Fault[name.upper()] for name in faults]
+    dossier = generate_dossier(seed=seed, documents=documents, doc_bytes=doc_bytes)
+    out.mkdir(parents=True, exist_ok=True)
+    if form.startswith("sip"):
+        path = write_tt05_sip(dossier, out, as_zip=form == "sip-zip", faults=chosen)
+    else:
+        bag_form = form.removeprefix("bag-")
+        path = write_bagit(dossier, out, form=bag_form, faults=chosen)  # type: ignore[arg-type]
+    click.echo(str(path))
+
+
+@cli.command()
+def faults() -> None:
+    """List the faults the generator can inject, with the finding codes they trigger."""
+    from ingest.generator import Fault
+
+    for fault in Fault:
+        click.echo(f"{fault.name.lower()}\t{', '.join(fault.expected_codes)}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="earchive", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # an internal error is a bug: say so, exit 1
+        click.echo(f"Lỗi nội bộ: {exc}", err=True)
+        raise SystemExit(1) from exc
+
+
+if __name__ == "__main__":
+    main()

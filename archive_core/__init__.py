@@ -1,0 +1,1 @@
+"""earchive domain core: model, metadata profiles, findings, settings."""

@@ -1,0 +1,261 @@
+"""Parse untrusted XML: no DTD, no entities, no file or network access, bounded everything.
+
+Every XML file a submitter sends goes through `parse_xml` (bytes already read
+with a bound) or `parse_xml_stream` (reads at most `Limits.max_xml_bytes` from a
+stream). Both refuse, with an `XmlError` carrying a coded finding:
+
+- any DOCTYPE (internal or external DTD, entity declarations: XXE, parameter
+  entities, billion laughs, quadratic blowup), checked as soon as the root
+  element starts; entity expansion is off and libxml2's amplification guard
+  stays on, so nothing is ever expanded before the refusal;
+- documents above `max_xml_bytes`, nesting deeper than `max_xml_depth`, more
+  than `max_xml_nodes` elements/comments/PIs (a flood of tiny elements costs far
+  more memory than its bytes), any text, attribute value, comment or PI longer
+  than `max_field_chars` characters;
+- bytes that are not valid in the document's encoding (UTF-8 unless a BOM or
+  the XML declaration says otherwise; UTF-16 with a BOM is fine).
+
+The parser never touches the network or the file system: external DTDs and
+entities are not loaded (`load_dtd=False`, `no_network=True`,
+`resolve_entities=False`), and a resolver that answers every request with an
+empty document is installed in case anything asks anyway. XInclude is never
+processed. libxml2's own non-huge limits (10 MB per text node, depth 256) stay in
+force underneath ours and are reported with the same codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Final, Protocol, cast
+
+from lxml import etree
+
+from archive_core.findings import Finding, Severity, declare
+from archive_core.settings import Limits
+
+XML_MALFORMED = declare(
+    "CK-XML-MALFORMED", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} không đúng cú pháp: {reason}",
+    "XML file {path} is not well-formed: {reason}",
+)
+XML_DOCTYPE = declare(
+    "CK-XML-DOCTYPE", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} khai báo DOCTYPE/thực thể (ENTITY); không được phép vì lý do an toàn",
+    "XML file {path} declares a DOCTYPE or entities, which are refused for safety",
+)
+XML_TOO_LARGE = declare(
+    "CK-XML-TOO-LARGE", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} quá lớn ({size} byte, tối đa {limit})",
+    "XML file {path} is too large ({size} bytes, limit {limit})",
+)
+XML_TOO_DEEP = declare(
+    "CK-XML-TOO-DEEP", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} lồng quá sâu (hơn {limit} cấp)",
+    "XML file {path} nests deeper than {limit} levels",
+)
+XML_FIELD_TOO_LONG = declare(
+    "CK-XML-FIELD-TOO-LONG", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} có giá trị quá dài ở {field} (hơn {limit} ký tự)",
+    "XML file {path} has a value longer than {limit} characters at {field}",
+)
+XML_ENCODING = declare(
+    "CK-XML-ENCODING", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} chứa byte không hợp lệ theo bảng mã của tệp (UTF-8 nếu không khai báo): {reason}",
+    "XML file {path} holds bytes that are invalid in its encoding (UTF-8 unless declared): {reason}",
+)
+XML_TOO_MANY_NODES = declare(
+    "CK-XML-TOO-MANY-NODES", "R-CK-5", Severity.ERROR,
+    "Tệp XML {path} có quá nhiều phần tử (hơn {limit})",
+    "XML file {path} has too many elements, comments or processing instructions (more than {limit})",
+)
+
+DEFAULT_MAX_XML_NODES: Final = 1_000_000
+"""Used while `Limits` has no `max_xml_nodes` field; an lxml tree costs about 120-250 bytes per node."""
+
+_CHUNK: Final = 64 * 1024
+_EVENTS: Final = ("start", "end", "comment", "pi")
+_ENCODING_ERRORS: Final = frozenset({
+    etree.ErrorTypes.ERR_INVALID_ENCODING,
+    etree.ErrorTypes.ERR_UNKNOWN_ENCODING,
+    etree.ErrorTypes.ERR_UNSUPPORTED_ENCODING,
+})
+
+
+class XmlError(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message_en)
+        self.finding = finding
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def parse_xml(data: bytes, *, path: str, limits: Limits) -> etree._Element:
+    """Parse a whole XML document held in memory (read with a size bound)."""
+    if len(data) > limits.max_xml_bytes:
+        raise XmlError(XML_TOO_LARGE.at(path=path, size=len(data), limit=limits.max_xml_bytes))
+    guard = _GuardedParser(path, limits)
+    view = memoryview(data)
+    for start in range(0, len(data), _CHUNK):
+        guard.feed(bytes(view[start : start + _CHUNK]))
+    return guard.close()
+
+
+def parse_xml_stream(
+    stream: Readable, *, path: str, limits: Limits, size: int | None = None
+) -> etree._Element:
+    """Parse XML from a stream, reading at most `limits.max_xml_bytes` (+1 to detect more).
+
+    `size`, when the caller knows it (an archive entry's declared size), lets an
+    oversized document be refused without reading a byte. Errors raised by the
+    stream itself (a corrupt archive entry) propagate unchanged.
+    """
+    limit = limits.max_xml_bytes
+    if size is not None and size > limit:
+        raise XmlError(XML_TOO_LARGE.at(path=path, size=size, limit=limit))
+    guard = _GuardedParser(path, limits)
+    total = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            raise XmlError(XML_TOO_LARGE.at(path=path, size=f"> {limit}", limit=limit))
+        guard.feed(chunk)
+    return guard.close()
+
+
+class _NoAccessResolver(etree.Resolver):
+    """Answers every external request with an empty document and remembers that it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[str] = []
+
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        self.requests.append(system_url or public_id or "")
+        return self.resolve_string("", context, base_url=None)
+
+
+class _GuardedParser:
+    """An lxml pull parser whose events are checked against the limits after every chunk."""
+
+    def __init__(self, path: str, limits: Limits) -> None:
+        self._path = path
+        self._limits = limits
+        self._max_nodes = int(getattr(limits, "max_xml_nodes", DEFAULT_MAX_XML_NODES))
+        self._resolver = _NoAccessResolver()
+        self._parser = etree.XMLPullParser(
+            events=_EVENTS,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            attribute_defaults=False,
+            huge_tree=False,
+            remove_comments=False,
+        )
+        self._parser.resolvers.add(self._resolver)
+        self._depth = 0
+        self._nodes = 0
+        self._root_seen = False
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self._parser.feed(chunk)
+        except etree.XMLSyntaxError as exc:
+            self._drain_quietly()
+            raise self._syntax_error(exc) from exc
+        self._drain()
+
+    def close(self) -> etree._Element:
+        try:
+            root = self._parser.close()
+        except etree.XMLSyntaxError as exc:
+            self._drain_quietly()
+            raise self._syntax_error(exc) from exc
+        self._drain()
+        self._check_doctype(root)
+        if self._resolver.requests:
+            raise XmlError(XML_DOCTYPE.at(path=self._path))
+        return root
+
+    def _drain_quietly(self) -> None:
+        """Check the events parsed before a syntax error: a DOCTYPE or depth refusal is more precise."""
+        with contextlib.suppress(etree.XMLSyntaxError):
+            self._drain()
+
+    def _drain(self) -> None:
+        for kind, node in self._parser.read_events():
+            element = cast(etree._Element, node)  # only element, comment and PI events are asked for
+            if kind == "start":
+                self._on_start(element)
+            elif kind == "end":
+                self._on_end(element)
+            else:
+                self._count_node()
+                self._check_length(element.text, element, "comment/PI")
+
+    def _on_start(self, element: etree._Element) -> None:
+        if not self._root_seen:
+            self._root_seen = True
+            self._check_doctype(element)
+        self._count_node()
+        self._depth += 1
+        if self._depth > self._limits.max_xml_depth:
+            raise XmlError(XML_TOO_DEEP.at(path=self._path, limit=self._limits.max_xml_depth))
+        for name, value in element.attrib.items():
+            self._check_length(value, element, f"@{name!s}")
+        previous = element.getprevious()
+        if previous is not None:
+            self._check_length(previous.tail, previous, "tail")
+
+    def _on_end(self, element: etree._Element) -> None:
+        self._depth -= 1
+        self._check_length(element.text, element, "text()")
+        if len(element):
+            last = element[-1]
+            self._check_length(last.tail, last, "tail")
+
+    def _count_node(self) -> None:
+        self._nodes += 1
+        if self._nodes > self._max_nodes:
+            raise XmlError(XML_TOO_MANY_NODES.at(path=self._path, limit=self._max_nodes))
+
+    def _check_length(self, value: str | bytes | None, node: etree._Element, what: str) -> None:
+        limit = self._limits.max_field_chars
+        if value is not None and len(value) > limit:
+            tag = node.tag if isinstance(node.tag, str) else "comment/PI"
+            raise XmlError(XML_FIELD_TOO_LONG.at(path=self._path, field=f"{tag} {what}", limit=limit))
+
+    def _check_doctype(self, element: etree._Element) -> None:
+        docinfo = element.getroottree().docinfo
+        if (
+            getattr(docinfo, "doctype", None)
+            or docinfo.internalDTD is not None
+            or docinfo.externalDTD is not None
+            or docinfo.system_url
+            or docinfo.public_id
+        ):
+            raise XmlError(XML_DOCTYPE.at(path=self._path))
+
+    def _syntax_error(self, exc: etree.XMLSyntaxError) -> XmlError:
+        message = str(exc.msg or exc)
+        reason = message[:300]
+        code = getattr(exc, "code", None)
+        if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            lowered = message.lower()
+            if "amplification" in lowered or "entity" in lowered:
+                return XmlError(XML_DOCTYPE.at(path=self._path))
+            if "depth" in lowered:
+                return XmlError(XML_TOO_DEEP.at(path=self._path, limit=self._limits.max_xml_depth))
+            return XmlError(
+                XML_FIELD_TOO_LONG.at(path=self._path, field="libxml2", limit=self._limits.max_field_chars)
+            )
+        if code == etree.ErrorTypes.ERR_ENTITY_LOOP:
+            return XmlError(XML_DOCTYPE.at(path=self._path))
+        if code in _ENCODING_ERRORS:
+            return XmlError(XML_ENCODING.at(path=self._path, reason=reason))
+        return XmlError(XML_MALFORMED.at(path=self._path, reason=reason))

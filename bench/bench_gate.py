@@ -1,0 +1,141 @@
+"""Benchmark the ingest gate against the raw cost of hashing the same bytes.
+
+    .venv/bin/python bench/bench_gate.py [--documents 200] [--doc-bytes 300000] [--big-gb 2]
+
+Measured in one run, on the same package, warm (best of N):
+- raw: stream every file of the package through SHA-256, one thread, via the
+  same package source (for a ZIP that includes inflating it): the least any
+  fixity check must do;
+- gate: `check_package` with the structural gate (fixity, formats, metadata,
+  CSIP/TT 05 structure, policy), PDF evidence and virus scan off (they have
+  their own benchmarks).
+Ratio = raw seconds / gate seconds (1.0 = the gate costs no more than hashing).
+
+The big-package run checks a package of `--big-gb` GB in a child process and
+reports its peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from archive_core.settings import Settings
+from ingest.gate import STRUCTURAL_ONLY, check_package
+from ingest.generator import generate_dossier, write_tt05_sip
+from ingest.source import open_source
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def raw_sha256_seconds(package: Path, settings: Settings, staging: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    total = 0
+    with open_source(package, settings.limits, staging) as source:
+        for entry in source.entries():
+            digest = hashlib.sha256()
+            with source.open(entry.path) as stream:
+                while chunk := stream.read(settings.chunk_bytes):
+                    digest.update(chunk)
+                    total += len(chunk)
+    return time.perf_counter() - started, total
+
+
+def gate_seconds(package: Path, settings: Settings) -> float:
+    started = time.perf_counter()
+    result = check_package(package, settings, options=STRUCTURAL_ONLY)
+    elapsed = time.perf_counter() - started
+    if result.verdict.value == "rejected":
+        codes = sorted({f.code for f in result.findings if f.severity.value == "error"})
+        raise SystemExit(f"benchmark package was rejected: {codes}")
+    return elapsed
+
+
+def best_of(runs: int, measure: object) -> float:
+    assert callable(measure)
+    return min(measure() for _ in range(runs))
+
+
+def bench_ratio(work: Path, documents: int, doc_bytes: int, runs: int) -> list[dict[str, object]]:
+    dossier = generate_dossier(seed=7, documents=documents, doc_bytes=doc_bytes)
+    rows = []
+    for as_zip in (False, True):
+        out = work / ("zip" if as_zip else "folder")
+        out.mkdir()
+        package = write_tt05_sip(dossier, out, as_zip=as_zip)
+        settings = Settings(home=work / "home", log_json=True)
+        gate_seconds(package, settings)  # warm: schemas, libmagic, imports
+        raw, total = best_of_pair(runs, lambda p=package, s=settings: raw_sha256_seconds(p, s, work / "raw"))
+        gate = best_of(runs, lambda p=package, s=settings: gate_seconds(p, s))
+        rows.append(
+            {
+                "form": "zip" if as_zip else "folder",
+                "documents": documents,
+                "bytes": total,
+                "raw_sha256_s": round(raw, 4),
+                "gate_s": round(gate, 4),
+                "ratio": round(raw / gate, 3),
+                "gate_mb_per_s": round(total / gate / 1e6, 1),
+            }
+        )
+    return rows
+
+
+def best_of_pair(runs: int, measure: object) -> tuple[float, int]:
+    assert callable(measure)
+    results = [measure() for _ in range(runs)]
+    return min(results, key=lambda r: r[0])
+
+
+def bench_big(work: Path, gigabytes: float) -> dict[str, object]:
+    documents = 8
+    doc_bytes = int(gigabytes * 1024**3 / documents)
+    out = work / "big"
+    out.mkdir()
+    dossier = generate_dossier(seed=11, documents=documents, doc_bytes=doc_bytes)
+    package = write_tt05_sip(dossier, out, as_zip=True)
+    code = (
+        "import sys, resource, time; from pathlib import Path;"
+        "from archive_core.settings import Settings; from ingest.gate import STRUCTURAL_ONLY, check_package;"
+        "t=time.perf_counter();"
+        f"r=check_package(Path({str(package)!r}), Settings(home=Path({str(work / 'bighome')!r})), "
+        "options=STRUCTURAL_ONLY);"
+        "print(r.verdict.value, time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    verdict, seconds, rss_kb = output.split()
+    return {
+        "package_bytes": package.stat().st_size,
+        "verdict": verdict,
+        "seconds": round(float(seconds), 2),
+        "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--doc-bytes", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--big-gb", type=float, default=2.0, help="0 to skip the big package")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="earchive-bench-") as tmp:
+        work = Path(tmp)
+        report: dict[str, object] = {"ratio": bench_ratio(work, args.documents, args.doc_bytes, args.runs)}
+        if args.big_gb > 0:
+            report["big"] = bench_big(work, args.big_gb)
+    report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "gate.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

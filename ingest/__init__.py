@@ -1,0 +1,1 @@
+"""Submission intake: package sources, readers, checks, the gate."""

@@ -1,0 +1,319 @@
+"""The ingest gate: read a package, check everything, give a verdict and a receipt.
+
+    open source ─► reader ─► content pass ─► checks ─► verdict + receipt
+    (bounded)     (model,    (hash + format  (fixity, formats,
+                  declared)   once, pooled)   metadata, policy)
+
+Nothing is written outside the submission's staging folder, and the staging
+folder is removed afterwards unless the caller keeps it for ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from archive_core.findings import CheckContext, Finding, PackageRejected, Severity, declare
+from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
+from archive_core.settings import Settings
+from archive_core.timeutil import Clock, iso_vn, system_clock
+from ingest.checks.virus import VirusScanner, check_viruses
+from ingest.content import ConsumerFactory, ContentPass, Identifier, package_fingerprint
+from ingest.package import ObservedFile, PackageKind, ParsedPackage
+from ingest.readers import Reader
+from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
+from ingest.source import PackageSource, open_source
+
+log = logging.getLogger(__name__)
+AGENT = Agent("earchive.gate")
+
+UNKNOWN_PACKAGE = declare(
+    "CK-PKG-UNKNOWN-KIND", "R-IN-1", Severity.ERROR,
+    "Không nhận dạng được loại gói: cần gói SIP theo TT 05/2025 (có METS.xml) hoặc túi BagIt (có bagit.txt)",
+    "Unknown package kind: expected a TT 05/2025 SIP (with METS.xml) or a BagIt bag (with bagit.txt)",
+)
+EMPTY_PACKAGE = declare(
+    "CK-PKG-NO-DOCUMENTS", "R-IN-1", Severity.ERROR,
+    "Gói không có tài liệu nào",
+    "The package holds no documents",
+)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """Which stages run. The defaults are the full gate."""
+
+    virus_scan: bool = True
+    pdf_evidence: bool = True
+    """Signatures, PDF/A, text layer: needs each PDF as a local file (staged for ZIP/tar)."""
+    keep_staging: bool = False
+    stage_files: bool = False
+    """Copy every file into staging during the content pass (ingest keeps them for the AIP)."""
+
+
+STRUCTURAL_ONLY = GateOptions(virus_scan=False, pdf_evidence=False)
+
+
+class ProgressHook(Protocol):
+    def start(self, total_bytes: int, files: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class GateResult:
+    submission_id: str
+    received_at: datetime
+    finished_at: datetime
+    package_path: str
+    package: ParsedPackage | None
+    observed: dict[str, ObservedFile]
+    findings: list[Finding]
+    events: list[PremisEvent]
+    verdict: Verdict
+    receipt: Receipt
+    staging: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission_id": self.submission_id,
+            "verdict": self.verdict.value,
+            "verdict_vi": self.verdict.label_vi,
+            "received_at": iso_vn(self.received_at),
+            "finished_at": iso_vn(self.finished_at),
+            "package": self.package_path,
+            "receipt": self.receipt.to_dict(),
+            "findings": [f.to_dict() for f in self.findings],
+            "events": [e.to_dict() for e in self.events],
+            "documents": _documents_summary(self),
+        }
+
+
+def readers() -> list[Reader]:
+    """Readers in the order they are tried: BagIt first (a bag may carry METS in its payload)."""
+    from ingest.readers.bagit import BagItReader
+    from ingest.readers.tt05 import Tt05Reader
+
+    return [BagItReader(), Tt05Reader()]
+
+
+@lru_cache(maxsize=1)
+def format_identifier() -> Identifier:
+    from ingest.checks.formats import FormatIdentifier
+
+    return FormatIdentifier()
+
+
+def check_package(
+    path: Path,
+    settings: Settings,
+    *,
+    progress: ProgressHook | None = None,
+    clock: Clock = system_clock,
+    options: GateOptions = GateOptions(),
+) -> GateResult:
+    """Run the whole gate on one package. Never raises for bad input: it reports."""
+    received_at = clock()
+    submission_id = new_submission_id(received_at)
+    staging = settings.staging_dir / submission_id
+    staging.mkdir(parents=True, exist_ok=False)
+    ctx = CheckContext()
+    ctx.record(_receipt_event(path, clock))
+    package: ParsedPackage | None = None
+    observed: dict[str, ObservedFile] = {}
+    scanner = VirusScanner(settings.virus) if options.virus_scan else None
+    try:
+        with open_source(path, settings.limits, staging / "unpacked") as source:
+            package = _read(source, ctx, settings)
+            needs_local = options.stage_files or (options.pdf_evidence and not _is_local(source))
+            sink = staging / "files" if needs_local else None
+            consumers = [scanner.consumer] if scanner is not None else []
+            observed = _content_pass(source, package, settings, progress, sink, consumers)
+            _run_checks(package, observed, ctx, settings)
+            if scanner is not None:
+                check_viruses(package, source, scanner, ctx, settings.quarantine_dir / submission_id)
+    except PackageRejected as rejected:
+        ctx.add(rejected.finding)
+        ctx.record(event(EventType.VALIDATION, AGENT, Outcome.FAILURE, rejected.finding.message_vi, clock=clock))
+    finally:
+        if scanner is not None:
+            scanner.close()
+        if not options.keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)
+    verdict = verdict_of(ctx.findings)
+    finished_at = clock()
+    ctx.record(
+        event(
+            EventType.VALIDATION,
+            AGENT,
+            _outcome(verdict),
+            f"Kết luận kiểm tra gói: {verdict.label_vi}",
+            outcome_detail=f"verdict={verdict.value} findings={len(ctx.findings)}",
+            clock=clock,
+        )
+    )
+    receipt = _receipt(submission_id, path, package, observed, received_at, verdict)
+    log.info(
+        "package checked",
+        extra={"submission_id": submission_id, "verdict": verdict.value, "findings": len(ctx.findings)},
+    )
+    return GateResult(
+        submission_id=submission_id,
+        received_at=received_at,
+        finished_at=finished_at,
+        package_path=str(path),
+        package=package,
+        observed=observed,
+        findings=sorted(ctx.findings, key=_finding_order),
+        events=list(ctx.events),
+        verdict=verdict,
+        receipt=receipt,
+        staging=staging if options.keep_staging else None,
+    )
+
+
+def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> ParsedPackage:
+    for reader in readers():
+        if reader.accepts(source):
+            package = reader.read(source, ctx, settings)
+            package.files = package.files or [e.path for e in source.entries()]
+            return package
+    raise PackageRejected(UNKNOWN_PACKAGE.at())
+
+
+def _content_pass(
+    source: PackageSource,
+    package: ParsedPackage,
+    settings: Settings,
+    progress: ProgressHook | None,
+    sink: Path | None,
+    consumers: list[ConsumerFactory],
+) -> dict[str, ObservedFile]:
+    entries = source.entries()
+    advance: Callable[[int], None] | None = None
+    if progress is not None:
+        progress.start(sum(e.size for e in entries), len(entries))
+        advance = progress.advance
+    try:
+        return ContentPass(
+            source=source,
+            algorithms=frozenset(package.algorithms()),
+            identifier=format_identifier(),
+            workers=settings.workers,
+            chunk_bytes=settings.chunk_bytes,
+            progress=advance,
+            sink=sink,
+            consumers=consumers,
+        ).run(entries)
+    finally:
+        if progress is not None:
+            progress.finish()
+
+
+def _run_checks(
+    package: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, settings: Settings
+) -> None:
+    from ingest.checks.fixity import check_fixity
+    from ingest.checks.formats import check_formats
+    from ingest.checks.metadata import check_metadata
+    from ingest.checks.policy import check_policy
+
+    if package.kind is not PackageKind.UNKNOWN and not package.documents and package.kind in _NEEDS_DOCUMENTS:
+        ctx.report(EMPTY_PACKAGE)
+    check_fixity(package, observed, ctx)
+    check_formats(package, observed, ctx, settings.policy)
+    check_metadata(package, ctx, settings)
+    check_policy(package, observed, ctx, settings.policy)
+
+
+_NEEDS_DOCUMENTS = {PackageKind.TT05_SIP_HOSO, PackageKind.TT05_SIP_TAILIEU, PackageKind.BAGIT_C02}
+
+
+def _is_local(source: PackageSource) -> bool:
+    entries = source.entries()
+    return not entries or source.local_path(entries[0].path) is not None
+
+
+def _receipt_event(path: Path, clock: Clock) -> PremisEvent:
+    return event(
+        EventType.RECEIPT,
+        AGENT,
+        Outcome.SUCCESS,
+        f"Tiếp nhận gói {path.name}",
+        objects=(path.name,),
+        clock=clock,
+    )
+
+
+def _receipt(
+    submission_id: str,
+    path: Path,
+    package: ParsedPackage | None,
+    observed: dict[str, ObservedFile],
+    received_at: datetime,
+    verdict: Verdict,
+) -> Receipt:
+    dossiers = package.dossiers if package else []
+    return Receipt(
+        submission_id=submission_id,
+        package_name=path.name,
+        package_kind=package.kind.value if package else PackageKind.UNKNOWN.value,
+        agency_code=package.agency_code if package else None,
+        agency_name=package.agency_name if package else None,
+        dossier_codes=tuple(d.code or "" for d in dossiers),
+        dossiers=len(dossiers),
+        documents=sum(len(d.documents) for d in dossiers),
+        files=len(observed),
+        total_bytes=sum(o.size for o in observed.values()),
+        received_at=received_at,
+        status=verdict,
+        fingerprint=package_fingerprint(observed) if observed else None,
+    )
+
+
+def _outcome(verdict: Verdict) -> Outcome:
+    return {
+        Verdict.ACCEPTED: Outcome.SUCCESS,
+        Verdict.ACCEPTED_WITH_WARNINGS: Outcome.WARNING,
+        Verdict.REJECTED: Outcome.FAILURE,
+    }[verdict]
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, str, str]:
+    return (-finding.severity.rank, finding.document or "", finding.path or "", finding.code)
+
+
+def _documents_summary(result: GateResult) -> list[dict[str, Any]]:
+    """Per document: passed or failed, with its findings' codes (R-IN-4)."""
+    if result.package is None:
+        return []
+    summary = []
+    for doc in result.package.documents:
+        own = [f for f in result.findings if f.document == doc.key]
+        errors = [f for f in own if f.severity is Severity.ERROR]
+        summary.append(
+            {
+                "key": doc.key,
+                "subject": doc.subject,
+                "files": [f.path for f in doc.files],
+                "status": "failed" if errors else "passed",
+                "codes": sorted({f.code for f in own}),
+            }
+        )
+    return summary

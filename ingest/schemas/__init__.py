@@ -1,0 +1,1 @@
+"""Schemas and vocabularies shipped with earchive (data only; see README.md for their licences)."""

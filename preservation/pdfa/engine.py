@@ -1,0 +1,123 @@
+"""The boundary with `pikepdf.pdfa`: run its object walker on our open document.
+
+pikepdf's public `validate_written` opens the file itself, checks XMP with a
+deliberately narrow allowlist, and stops descending into an object as soon as
+the object has a key it does not check (so one private key in the catalog
+leaves every page unchecked). We need the walker on the `Pdf` we opened (one
+parse for all our checks) and need it to keep walking past constructs it merely
+does not check, which we judge ourselves. So this module drives pikepdf's
+walker directly:
+
+- the schema set reports "unsupported" schema findings but still descends into
+  the object's known children (violations still stop the descent);
+- XMP is left to `preservation.pdfa.xmp`;
+- the PDF version header is not a PDF/A-1 rule (veraPDF has none), so it does
+  not stop a part-1 check.
+
+This uses pikepdf internals (`pikepdf.pdfa._*`), pinned by the tests; if they
+change, `available()` turns false and the caller falls back to the public API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pikepdf
+
+log = logging.getLogger(__name__)
+
+try:  # pikepdf internals: see the module docstring
+    from pikepdf.pdfa import _engine as _pk_engine
+    from pikepdf.pdfa._context import ValidationContext
+    from pikepdf.pdfa._flavour import Flavour as PkFlavour
+    from pikepdf.pdfa._report import Deny, Finding, Report
+    from pikepdf.pdfa._schemas import SchemaSet
+    from pikepdf.pdfa._walker import DocumentWalker
+    from pikepdf.pdfa._writemodel import WriteModel
+
+    _INTERNALS = True
+except ImportError:  # pragma: no cover - depends on the installed pikepdf
+    _INTERNALS = False
+
+
+@dataclass(frozen=True)
+class EngineFinding:
+    rule: str
+    """`ISO_19005_2:6.2.11.4.1-1` or a pikepdf-local id (`pikepdf:pattern`)."""
+    where: str
+    message: str
+    kind: str
+    """`violation` or `unsupported`."""
+
+
+def available() -> bool:
+    return _INTERNALS
+
+
+if _INTERNALS:
+
+    class _LenientSchemas(SchemaSet):  # type: ignore[misc]
+        """Report every schema error, but only violations stop the walk below an object."""
+
+        def check(self, role: str, shallow: Any, ctx: Any, where: str) -> bool:
+            blocking = False
+            for error in self._validator(role).iter_errors(shallow):
+                rule_id, kind, message = self._interpret(role, error)
+                location = where
+                if error.absolute_path:
+                    location = f"{where} {'/'.join(str(p) for p in error.absolute_path)}"
+                ctx.deny(rule_id, location, message, kind)
+                blocking = blocking or kind == "violation"
+            return not blocking
+
+
+@cache
+def _schemas(flavour: str) -> Any:
+    return _LenientSchemas(PkFlavour(flavour))
+
+
+def run(pdf: pikepdf.Pdf, flavour: str) -> list[EngineFinding]:
+    """pikepdf's findings on the document as it is in memory (`flavour`: 1b, 2b or 3b)."""
+    if not _INTERNALS:
+        return _run_public(pdf, flavour)
+    pk_flavour = PkFlavour(flavour)
+    report = Report(pk_flavour)
+    ctx = ValidationContext(pk_flavour, pdf, report, WriteModel.identity())
+    try:
+        # pikepdf's walker expects scalars as pikepdf objects (thread-local mode).
+        with pikepdf.explicit_conversion():
+            _check_document(ctx)
+    except Deny as exc:
+        report.findings.append(exc.finding)
+    except Exception as exc:  # noqa: BLE001 - a malformed file must not crash validation
+        log.debug("pikepdf walker raised", exc_info=True)
+        report.findings.append(Finding("pikepdf:internal", "document", f"{type(exc).__name__}: {exc}", "unsupported"))
+    return [EngineFinding(f.rule, f.where, f.message, f.kind) for f in report.findings]
+
+
+def _check_document(ctx: Any) -> None:
+    """`pikepdf.pdfa._engine.check_document` without its XMP check and part-1 version gate."""
+    pdf, flavour, model = ctx.pdf, ctx.flavour, ctx.model
+    if model.encrypted(pdf):
+        raise Deny(Finding(ctx.rule("6.1.3-2", "6.1.3-2"), "trailer", "file is encrypted"))
+    if flavour.part == 1 and model.xref_stream(pdf):
+        raise Deny(
+            Finding(ctx.rule("6.1.4-3", None), "trailer", "cross-reference streams are not permitted in PDF/A-1")
+        )
+    if flavour.part != 1:
+        version = model.version(pdf)
+        major, _, minor = version.partition(".")
+        if (int(major or 0), int(minor or 0)) > (1, 7):
+            ctx.deny("ISO_19005_2:6.1.2-1", "header", f"PDF version {version} exceeds 1.7")
+    if len(model.objects(pdf)) > _pk_engine.MAX_INDIRECT_OBJECTS:
+        raise Deny(Finding(ctx.rule("6.1.12-7", "6.1.13-7"), "document", "too many indirect objects"))
+    DocumentWalker(ctx, _schemas(flavour.value)).walk()
+
+
+def _run_public(pdf: pikepdf.Pdf, flavour: str) -> list[EngineFinding]:  # pragma: no cover
+    """Without the internals nothing below the file structure and XMP is judged: say so."""
+    return [EngineFinding("pikepdf:internal", "document", f"pikepdf.pdfa internals unavailable ({flavour})",
+                          "unsupported")]

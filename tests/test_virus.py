@@ -1,0 +1,86 @@
+"""R-CK-7 against a real clamd: streaming scan in the content pass, quarantine, unavailability policy."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from archive_core.findings import CheckContext
+from archive_core.premis import EventType
+from archive_core.settings import Limits, VirusPolicy
+from ingest.checks.virus import VirusScanner, check_viruses
+from ingest.content import ContentPass
+from ingest.package import PackageKind, ParsedPackage
+from ingest.source import open_source
+from tests.services import EICAR, EICAR_SIGNATURE, Clamd, free_port
+
+
+def _folder_package(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    root = tmp_path / "pkg"
+    for name, data in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
+def _scan(clamd_policy: VirusPolicy, package: Path, tmp_path: Path, workers: int = 2) -> tuple[CheckContext, Path]:
+    ctx = CheckContext()
+    quarantine = tmp_path / "quarantine"
+    scanner = VirusScanner(clamd_policy)
+    try:
+        with open_source(package, Limits(), tmp_path / "staging") as source:
+            ContentPass(source, frozenset({"sha256"}), workers=workers, consumers=[scanner.consumer]).run()
+            pkg = ParsedPackage(kind=PackageKind.BAGIT, name=package.name)
+            check_viruses(pkg, source, scanner, ctx, quarantine)
+    finally:
+        scanner.close()
+    return ctx, quarantine
+
+
+def _policy(clamd: Clamd, **changes: object) -> VirusPolicy:
+    return VirusPolicy(clamd_port=clamd.port, **changes)  # type: ignore[arg-type]
+
+
+def test_clean_files_pass_over_one_session_per_worker(clamd: Clamd, tmp_path: Path) -> None:
+    files = {f"data/{i}.txt": f"Văn bản số {i}\n".encode() * (i * 1000 + 1) for i in range(12)}
+    ctx, _ = _scan(_policy(clamd), _folder_package(tmp_path, files), tmp_path)
+    assert ctx.findings == []
+    scan_event = next(e for e in ctx.events if e.event_type is EventType.VIRUS_CHECK)
+    assert "scanned=12 infected=0" in scan_event.outcome_detail
+    assert scan_event.agent.version.startswith("ClamAV")
+
+
+def test_infected_file_is_quarantined_outside_staging_and_rejects(clamd: Clamd, tmp_path: Path) -> None:
+    package = _folder_package(tmp_path, {"data/ok.txt": b"hello", "data/eicar.com": EICAR})
+    ctx, quarantine = _scan(_policy(clamd), package, tmp_path)
+    assert [(f.code, f.path) for f in ctx.findings] == [("CK-VIRUS-FOUND", "data/eicar.com")]
+    assert EICAR_SIGNATURE in ctx.findings[0].message_vi
+    kept = quarantine / "data__eicar.com.quarantined"
+    assert kept.read_bytes() == EICAR
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o400
+    assert (package / "data/eicar.com").read_bytes() == EICAR, "the submitted package is never modified"
+
+
+def test_infected_file_inside_a_zip_is_found(clamd: Clamd, tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "p.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bag/data/a.txt", "sạch")
+        zf.writestr("bag/data/virus.txt", EICAR)
+    ctx, _ = _scan(_policy(clamd), archive, tmp_path)
+    assert [f.code for f in ctx.findings] == ["CK-VIRUS-FOUND"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "severity"),
+    [("reject", "CK-VIRUS-UNAVAILABLE", "error"), ("hold", "CK-VIRUS-HELD", "error"),
+     ("skip", "CK-VIRUS-NOT-SCANNED", "warning")],
+)
+def test_unreachable_scanner_follows_policy(tmp_path: Path, mode: str, code: str, severity: str) -> None:
+    policy = VirusPolicy(clamd_port=free_port(), when_unavailable=mode, timeout_seconds=1)  # type: ignore[arg-type]
+    ctx, _ = _scan(policy, _folder_package(tmp_path, {"data/a.txt": b"x"}), tmp_path)
+    assert [(f.code, f.severity.value) for f in ctx.findings] == [(code, severity)]
