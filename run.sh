@@ -5,6 +5,7 @@ cd "$(dirname "$0")"
 bash deploy/install.sh
 export EARCHIVE_HOME="${EARCHIVE_HOME:-$PWD/var}"
 export EARCHIVE_LOG_JSON="${EARCHIVE_LOG_JSON:-false}"
+export EARCHIVE_LOG_LEVEL="${EARCHIVE_LOG_LEVEL:-WARNING}"
 # Use the machine's ClamAV daemon when there is one; otherwise say so in every report
 # (production sets when_unavailable=reject, the default, and runs clamd with freshclam).
 if [ -z "${EARCHIVE_VIRUS__CLAMD_SOCKET:-}" ] && [ -S /var/run/clamav/clamd.ctl ]; then

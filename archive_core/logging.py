@@ -37,3 +37,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for noisy in _NOISY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+_NOISY_LIBRARIES = ("fontTools", "fpdf", "pikepdf", "pyhanko", "urllib3", "asyncio")

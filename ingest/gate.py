@@ -38,6 +38,13 @@ UNKNOWN_PACKAGE = declare(
     "Không nhận dạng được loại gói: cần gói SIP theo TT 05/2025 (có METS.xml) hoặc túi BagIt (có bagit.txt)",
     "Unknown package kind: expected a TT 05/2025 SIP (with METS.xml) or a BagIt bag (with bagit.txt)",
 )
+NO_DOSSIER_METADATA = declare(
+    "CK-PKG-NO-DOSSIER-METADATA", "R-CK-5", Severity.ERROR,
+    "Gói E-ARK không có đặc tả hồ sơ theo TT 05/2025 (metadata/descriptive/EAD.xml dạng simpledc): "
+    "không xác định được hồ sơ để lưu trữ",
+    "The E-ARK package has no TT 05/2025 dossier description (metadata/descriptive/EAD.xml as simpledc): "
+    "there is no dossier to archive",
+)
 EMPTY_PACKAGE = declare(
     "CK-PKG-NO-DOCUMENTS", "R-IN-1", Severity.ERROR,
     "Gói không có tài liệu nào",
@@ -234,7 +241,9 @@ def _run_checks(
     from ingest.checks.metadata import check_metadata
     from ingest.checks.policy import check_policy
 
-    if package.kind is not PackageKind.UNKNOWN and not package.documents and package.kind in _NEEDS_DOCUMENTS:
+    if package.kind is PackageKind.CSIP:
+        ctx.report(NO_DOSSIER_METADATA)
+    elif package.kind in _NEEDS_DOCUMENTS and not package.documents:
         ctx.report(EMPTY_PACKAGE)
     check_fixity(package, observed, ctx)
     check_formats(package, observed, ctx, settings.policy)

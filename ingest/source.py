@@ -438,7 +438,8 @@ class _Catalogue:
     dirs: dict[str, str] = field(default_factory=dict)
     """NFC path → raw path of every folder, listed or implied."""
     order: list[tuple[str, int, str]] = field(default_factory=list)
-    """(NFC path, size, raw name) of files in archive order."""
+    """(NFC path, size, raw name) of files in archive order (when `keep_order`)."""
+    keep_order: bool = True
 
     def count_member(self) -> None:
         self.count += 1
@@ -472,7 +473,8 @@ class _Catalogue:
         self._add_parents(names, raw_parts, len(names) - 1, raw)
         self._add_size(raw, size)
         self.files[path] = raw_clean
-        self.order.append((path, size, raw))
+        if self.keep_order:
+            self.order.append((path, size, raw))
         return path
 
     def _add_parents(self, names: list[str], raw_parts: list[str], upto: int, raw: str) -> None:
@@ -696,10 +698,13 @@ class FolderSource(_LocalTreeSource):
         self._disk_parts = disk
 
     def _walk(self, dir_fd: int, parents: list[str], catalogue: _Catalogue, disk: dict[str, list[str]]) -> None:
+        children: list[os.DirEntry[str]] = []
         with os.scandir(dir_fd) as listing:
-            children = sorted(listing, key=lambda item: item.name)
+            for child in listing:
+                catalogue.count_member()  # before keeping it: a folder of millions stops at the limit
+                children.append(child)
+        children.sort(key=lambda item: item.name)
         for child in children:
-            catalogue.count_member()
             raw_parts = [*parents, child.name]
             raw = "/".join(raw_parts)
             st = child.stat(follow_symlinks=False)
@@ -803,7 +808,7 @@ class ZipSource(PackageSource):
         file_size = os.fstat(self._fd).st_size
         cd_offset, cd_size, count = self._locate_central_directory(file_size)
         members = self._read_central_directory(cd_offset, cd_size, count)
-        catalogue = _Catalogue(self._limits, self.name, compressed_bytes=file_size)
+        catalogue = _Catalogue(self._limits, self.name, compressed_bytes=file_size, keep_order=False)
         for member in members:
             self._classify(member, catalogue)
         self._check_local_headers(members, cd_offset)
@@ -935,6 +940,7 @@ class ZipSource(PackageSource):
             if end > cd_offset:
                 raise self._corrupt(f"data of {_printable(member.name)} runs past the central directory")
             previous, previous_end = member, end
+            member.raw_name = b""  # checked; not needed any more
 
     def _check_sizes(self, member: _ZipMember, catalogue: _Catalogue) -> None:
         if member.is_dir:
@@ -1177,9 +1183,9 @@ def _sniff(path: Path) -> str:
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             return "zip"
         kind = "tar"
-        if head.startswith(b"\x1f\x8b"):
+        if head.startswith(b"\x1f\x8b\x08"):
             kind = "gz"
-        elif head.startswith(b"BZh"):
+        elif head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
             kind = "bz2"
         elif head.startswith(b"\xfd7zXZ\x00"):
             kind = "xz"

@@ -160,6 +160,37 @@ def test_identification_is_thread_safe(identifier: FormatIdentifier) -> None:
     assert parallel == sequential
 
 
+class OneWayStream(io.BytesIO):
+    """A stream that cannot seek, like a member of a compressed package."""
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("seek")
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    ("member", "puid", "encrypted"),
+    [
+        ("format-corpus/variations/variations/application/msword/lorem-ipsum.doc", "fmt/40", False),
+        ("calamine/tests/date.xls", "fmt/61", False),
+        ("calamine/tests/pass_protected.xlsx", None, True),
+    ],
+)
+def test_ole2_beyond_the_head_is_read_through_a_one_way_opener(
+    identifier: FormatIdentifier, member: str, puid: str | None, encrypted: bool
+) -> None:
+    # Unused sectors appended: the CFB stays valid but no longer fits in the head.
+    data = (corpus_dir(CORPUS) / member).read_bytes() + b"\x00" * 100_000
+    head, tail = head_tail(data)
+    found = identifier.identify("x", head, tail, len(data), lambda: OneWayStream(data))
+    assert (found.puid, "encrypted" in found.features, found.container) == (puid, encrypted, "ole2")
+    blind = identifier.identify("x", head, tail, len(data), None)
+    assert blind.mime == "application/x-ole-storage" and "container_not_inspected" in blind.features
+
+
 # ---------------------------------------------------------------------------
 # Identification of files built here
 # ---------------------------------------------------------------------------
@@ -291,20 +322,11 @@ def test_ooxml_beyond_the_head_uses_the_opener(identifier: FormatIdentifier, tmp
     head, tail = head_tail(data)
     opened: list[int] = []
 
-    class OneWay(io.BytesIO):
-        """A stream that cannot seek (like a member of a compressed archive)."""
+    def opener() -> BinaryIO:
+        opened.append(1)
+        return OneWayStream(data)
 
-        def __init__(self) -> None:
-            super().__init__(data)
-            opened.append(1)
-
-        def seekable(self) -> bool:
-            return False
-
-        def seek(self, offset: int, whence: int = 0) -> int:
-            raise io.UnsupportedOperation("seek")
-
-    found = identifier.identify("crowded.docx", head, tail, len(data), opener=OneWay)
+    found = identifier.identify("crowded.docx", head, tail, len(data), opener=opener)
     assert opened, "the central directory lies outside the tail: the opener must be used"
     assert found.mime == "application/vnd.ms-word.document.macroEnabled.12"
     assert found.extension_hint == ("docm",)

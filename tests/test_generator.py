@@ -12,7 +12,7 @@ import time
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import bagit
@@ -272,6 +272,16 @@ def test_pdf_size_knob_and_layered_scan() -> None:
         assert flat(generated.document.subject or "") in flat(pdfgen.extract_text(data))
     small = generate_dossier(seed=2, documents=1, doc_bytes=1_000)
     assert small.documents[0].files[0].size > 1_000, "text alone is larger: no padding, no truncation"
+    spec = small.documents[0].files[0].spec
+    assert spec is not None
+    base = pdfgen.render_pdf(replace(spec, target_bytes=0)).size
+    for extra in (1, 2, 3000, 4096, 70_000):
+        for layered in (False, True):
+            rendered = pdfgen.render_pdf(replace(spec, target_bytes=base + extra, layered=layered))
+            data = rendered.to_bytes()
+            assert len(data) == rendered.size == base + extra
+            with pikepdf.open(io.BytesIO(data)) as pdf:
+                assert pdf.check_pdf_syntax() == []
 
 
 def test_missing_font_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -285,6 +295,7 @@ def test_missing_font_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         pdfgen._template.cache_clear()
 
 
+@pytest.mark.slow
 def test_200_documents_of_300_kb_in_seconds(tmp_path: Path) -> None:
     pdfgen._template()  # the one-off font template is not part of the figure
     start = time.perf_counter()
@@ -373,6 +384,33 @@ def test_sip_folder_and_tailieu(tmp_path: Path, clean_sip: Sip, dossier: Generat
     assert set(sip.declared()) == set(sip.files) - {"METS.xml"}
 
 
+def _validate_with_bundled_schemas(sip: Sip) -> None:
+    package_xsd = etree.XMLSchema(etree.fromstring(sip.files["schemas/EAD.xsd"]))
+    assert package_xsd.validate(etree.fromstring(sip.files["metadata/descriptive/EAD.xml"])), package_xsd.error_log
+    doc_xsd = etree.XMLSchema(etree.fromstring(sip.files["schemas/EAD_doc.xsd"]))
+    prefix = "representations/rep1/metadata/descriptive/"
+    for path in (p for p in sip.files if p.startswith(prefix)):
+        assert doc_xsd.validate(etree.fromstring(sip.files[path])), (path, doc_xsd.error_log)
+
+
+def test_ead_validates_against_the_bundled_schemas(clean_sip: Sip) -> None:
+    _validate_with_bundled_schemas(clean_sip)
+
+
+def test_without_shared_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No ../shared: built-in texts, schemas made from the field lists, no METS schema bundled."""
+    monkeypatch.setenv("EARCHIVE_SHARED", str(tmp_path / "no-shared"))
+    g = generate_dossier(seed=9, documents=2)
+    assert g.dossier.documents[0].organ_name == "Ủy ban nhân dân tỉnh Ninh Bình"
+    sip = read_sip(write_tt05_sip(g, tmp_path))
+    schemas = sorted(p for p in sip.files if p.startswith("schemas/"))
+    assert schemas == ["schemas/EAD.xsd", "schemas/EAD_doc.xsd", "schemas/EAD_media.xsd", "schemas/EAD_pic.xsd"]
+    assert "schemaLocation" not in sip.files["METS.xml"].decode()
+    _validate_with_bundled_schemas(sip)
+    loose = read_sip(write_tt05_sip(generate_dossier(seed=9, documents=2, kind=DossierKind.TAILIEU), tmp_path))
+    _validate_with_bundled_schemas(loose)
+
+
 # ---------------------------------------------------------------- BagIt
 
 
@@ -437,7 +475,7 @@ def _missing_file(clean: Sip, bad: Sip, g: GeneratedDossier) -> None:
 
 def _undeclared(clean: Sip, bad: Sip, g: GeneratedDossier) -> None:
     extra = set(bad.files) - {"METS.xml"} - set(bad.declared())
-    assert extra == {"representations/rep1/data/ghi-chu-bo-sung.txt"}
+    assert extra == {"ghi-chu-bo-sung.txt"}
 
 
 def _wrong_mimetype(clean: Sip, bad: Sip, g: GeneratedDossier) -> None:
@@ -638,6 +676,27 @@ def test_clean_packages_pass_the_gate(small: GeneratedDossier, settings: Setting
     for path in (write_tt05_sip(small, tmp_path), write_bagit(small, tmp_path)):
         verdict, codes = _gate_codes(path, settings)
         assert verdict == "accepted", (path.name, codes)
+
+
+def test_reader_sees_the_generated_model(small: GeneratedDossier, settings: Settings, tmp_path: Path) -> None:
+    """What a reader makes of a generated package is the model `tt05_model()` / `bag_model()` describe."""
+    from ingest.gate import STRUCTURAL_ONLY, check_package
+
+    for path, expected in (
+        (write_tt05_sip(small, tmp_path), small.tt05_model()),
+        (write_bagit(small, tmp_path), small.bag_model()),
+    ):
+        result = check_package(path, settings, options=STRUCTURAL_ONLY)
+        assert result.package is not None
+        (read,) = result.package.dossiers
+        want, got = to_dict(expected), to_dict(read)
+        want_docs, got_docs = want.pop("documents"), got.pop("documents")
+        assert got == want, path.name
+        assert len(got_docs) == len(want_docs)
+        for want_doc, got_doc in zip(want_docs, got_docs, strict=True):
+            want_files, got_files = want_doc.pop("files"), got_doc.pop("files")
+            assert got_doc == want_doc, path.name
+            assert [(f["path"], f["sha256"]) for f in got_files] == [(f["path"], f["sha256"]) for f in want_files]
 
 
 @pytest.mark.parametrize(

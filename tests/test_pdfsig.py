@@ -144,7 +144,8 @@ def test_signed_vietnamese_pdf_is_valid_and_trusted(validator: SignatureValidato
     assert sig.signing_time == "2026-03-16T16:30:00+07:00"
     assert sig.signing_time_source == "claimed" and "signing_time_claimed" in codes(sig)
     assert [c.trust_anchor for c in sig.chain] == [False, False, True]
-    assert sig.chain[2].subject.endswith("CN=RootCA chuyên dùng Chính phủ G2 (TEST)") or "RootCA" in sig.chain[2].subject
+    assert sig.chain[2].subject.startswith("CN=RootCA chuyên dùng Chính phủ G2 (TEST)")
+    assert sig.chain[1].subject.startswith("CN=CA phục vụ các cơ quan Nhà nước (TEST)")
     assert all(len(c.sha256) == 64 for c in sig.chain)
     assert (sig.key_algorithm, sig.key_bits, sig.digest_algorithm) == ("rsa", 2048, "sha256")
     assert sig.message_vi.startswith("Chữ ký số của Nguyễn Văn A (Chánh Văn phòng, UBND tỉnh Đắk Lắk)")
@@ -299,9 +300,9 @@ def test_stray_bytes_between_revisions_are_reported(validator: SignatureValidato
 
 def test_flipped_signed_byte_breaks_integrity(validator: SignatureValidator, signed: Path, tmp_path: Path) -> None:
     data = bytearray(signed.read_bytes())
-    position = data.find(b"Tj")  # inside a content stream of the signed revision
-    assert position > 0
-    data[position - 2] ^= 0x01
+    position = data.find(b"stream\n") + 40  # inside the first (compressed) stream of the signed revision
+    assert 40 < position < len(data) // 2
+    data[position] ^= 0x01
     broken = tmp_path / "flipped.pdf"
     broken.write_bytes(bytes(data))
     sig = only(validator.validate_file(broken, at=AT))
@@ -438,7 +439,7 @@ def test_trust_store_reads_pem_der_bundles_and_skips_non_ca(pki: TestPki, tmp_pa
     (folder / "notes.txt").write_text("bỏ qua", encoding="utf-8")
     store = TrustStore.from_folder(folder)
     assert len(store.anchors) == 1 and len(store.intermediates) == 1
-    assert store.anchors[0].subject.endswith("CN=RootCA chuyên dùng Chính phủ G2 (TEST)")
+    assert store.anchors[0].subject.startswith("CN=RootCA chuyên dùng Chính phủ G2 (TEST),O=Ban Cơ yếu")
     assert len(store.anchors[0].sha256) == 64 and store.anchors[0].sha256.isupper()
     assert len(store.problems) == 1 and "Nguyễn Văn A" in store.problems[0]
     assert store.fingerprint == TrustStore.from_folder(pki.anchors_dir).fingerprint
@@ -461,10 +462,9 @@ def test_check_signatures_reports_findings_and_premis_events(pki: TestPki, signe
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(signed.read_bytes() + b"% appended\n")
     files = {"data/files/signed.pdf": signed, "data/files/unsigned.pdf": sample, "data/files/tampered.pdf": tampered}
-    documents = [
-        Document(doc_id=f"DOC-{index}", files=[FileRef(path=path)])
-        for index, path in enumerate(sorted(files), start=1)
-    ]
+    keys = {"data/files/signed.pdf": "DOC-SIGNED", "data/files/unsigned.pdf": "DOC-UNSIGNED",
+            "data/files/tampered.pdf": "DOC-TAMPERED"}
+    documents = [Document(doc_id=keys[path], files=[FileRef(path=path)]) for path in files]
     documents.append(Document(doc_id="DOC-TXT", files=[FileRef(path="data/files/note.txt")]))
     pkg = ParsedPackage(kind=PackageKind.BAGIT_C02, name="bag", dossiers=[Dossier(documents=documents)])
     observed = {path: observed_pdf(path, local) for path, local in files.items()}
@@ -482,7 +482,7 @@ def test_check_signatures_reports_findings_and_premis_events(pki: TestPki, signe
     modified = by_code[("CK-SIG-MODIFIED", "data/files/tampered.pdf")]
     assert modified.severity is Severity.ERROR and modified.rule == "R-CK-4"
     assert "Nguyễn Văn A" in modified.message_vi and "appended" in modified.message_en
-    assert modified.document == "DOC-3"
+    assert modified.document == "DOC-TAMPERED"
     assert all("{" not in f.message_vi and "{" not in f.message_en for f in ctx.findings)
 
     events = [e for e in ctx.events if e.event_type is EventType.DIGITAL_SIGNATURE_VALIDATION]
@@ -522,3 +522,17 @@ def test_signatures_json_for_the_cli(pki: TestPki, signed: Path, tmp_path: Path)
 
 def test_default_signing_time_is_inside_signer_validity() -> None:
     assert datetime(2024, 1, 1, tzinfo=UTC) < DEFAULT_SIGNING_TIME < datetime(2034, 12, 31, tzinfo=UTC)
+
+
+def test_process_pool_validator_matches_in_process_results(validator: SignatureValidator, pki: TestPki,
+                                                           signed: Path, sample: Path, tmp_path: Path) -> None:
+    from ingest.pdfsig.pool import ProcessPoolValidator
+
+    files = [signed, sample]
+    expected = [validator.validate_file(f, at=AT).to_dict() for f in files]
+    settings = Settings(home=tmp_path / "home", workers=2,
+                        signatures=SignaturePolicy(trust_dir=pki.anchors_dir, fetch_revocation=False))
+    with ProcessPoolValidator(settings) as pool:
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            got = list(threads.map(lambda f: pool.validate_file(f, at=AT).to_dict(), files))
+    assert got == expected

@@ -84,10 +84,11 @@ def make_folder(where: Path, files: dict[str, bytes], top: str = "uuid-PKG") -> 
     return where / top
 
 
-def make_zip(where: Path, files: dict[str, bytes], *, top: str = "uuid-PKG", method: int = zipfile.ZIP_DEFLATED,
-             **kwargs: object) -> Path:
+def make_zip(
+    where: Path, files: dict[str, bytes], *, top: str = "uuid-PKG", method: int = zipfile.ZIP_DEFLATED
+) -> Path:
     path = where / "package.zip"
-    with zipfile.ZipFile(path, "w", compression=method, **kwargs) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
         archive.writestr(f"{top}/", b"")
         for name, data in files.items():
             archive.writestr(f"{top}/{name}", data)
@@ -202,9 +203,11 @@ def test_zip_without_top_folder_keeps_paths(tmp_path: Path) -> None:
 def test_zip64_and_data_descriptors_from_zipfile(tmp_path: Path) -> None:
     path = tmp_path / "z64.zip"
     payload = os.urandom(100_000)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("pkg/forced.bin", "w", force_zip64=True) as out:
-            out.write(payload)
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("pkg/forced.bin", "w", force_zip64=True) as out,
+    ):
+        out.write(payload)
     # written to an unseekable stream: sizes in data descriptors after the data (flag bit 3)
     unseekable = tmp_path / "stream.zip"
     with open(unseekable, "wb") as raw:
@@ -212,10 +215,10 @@ def test_zip64_and_data_descriptors_from_zipfile(tmp_path: Path) -> None:
             def writable(self) -> bool:
                 return True
 
-            def write(self, b: object) -> int:
-                return raw.write(b)  # type: ignore[arg-type]
+            def write(self, b: bytes) -> int:  # type: ignore[override]
+                return raw.write(b)
 
-        with zipfile.ZipFile(NoSeek(), "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        with zipfile.ZipFile(NoSeek(), "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("pkg/a.bin", payload)
             archive.writestr("pkg/b.txt", b"b")
     with open_source(path, Limits()) as source:

@@ -699,6 +699,7 @@ def test_fetch_txt_document_is_recorded_with_a_warning(tmp_path: Path) -> None:
     assert package is not None
     doc = next(d for d in package.documents if d.doc_id == "H49.64.33.2001.160.2")
     assert doc.files[0].role is FileRole.OTHER and doc.files[0].path.endswith(".pdf.fetch.txt")
+    assert package.profile_info[f"fetch:{doc.files[0].path}"] == "urn:earchive:aip:H49.64.33.2001.160.2"
 
 
 def test_broken_metadata_link_is_an_error(tmp_path: Path) -> None:
@@ -752,10 +753,14 @@ def test_missing_rep_mets_is_an_error(tmp_path: Path) -> None:
     assert "CK-FIXITY-MISSING" in result.codes(Severity.ERROR)
 
 
-def test_undeclared_file_is_caught_by_fixity(tmp_path: Path) -> None:
-    spec = SipSpec(add_after={"representations/rep1/data/extra.pdf": b"%PDF-1.7\n%%EOF\n"})
+def test_undeclared_data_file_is_left_to_fixity(tmp_path: Path) -> None:
+    extra = "representations/rep1/data/extra.pdf"
+    spec = SipSpec(add_after={extra: b"%PDF-1.7\n%%EOF\n"})
     result = read_package(build_sip(tmp_path, spec), tmp_path, fixity=True)
-    assert [f.path for f in result.of("CK-FIXITY-UNDECLARED")] == ["representations/rep1/data/extra.pdf"]
+    assert [f.path for f in result.errors] == [extra]
+    assert result.errors[0].code == "CK-FIXITY-UNDECLARED"
+    package = result.package
+    assert package is not None and package.document_of(extra) is None and len(package.documents) == 3
 
 
 def test_identifier_and_date_forms(tmp_path: Path) -> None:
@@ -784,3 +789,24 @@ def test_plain_csip_package_has_no_dossier(tmp_path: Path) -> None:
     assert result.package is not None
     assert result.package.kind is PackageKind.CSIP and result.package.dossiers == []
     assert [f.severity for f in result.of("CK-TT05-NOT-TT05")] == [Severity.WARNING]
+
+
+# ---------------------------------------------------------------- finding kinds
+
+
+def test_every_finding_kind_has_both_messages_and_its_rule() -> None:
+    import string
+
+    from archive_core.findings import registry
+
+    mine = {c: k for c, k in registry().items() if c.startswith(("CK-CSIP", "CK-SIP", "CK-TT05-", "CK-METS-"))}
+    assert len(mine) > 250
+    for code, kind in mine.items():
+        vi = {name for _, name, _, _ in string.Formatter().parse(kind.message_vi) if name}
+        en = {name for _, name, _, _ in string.Formatter().parse(kind.message_en) if name}
+        assert vi == en and kind.message_vi != kind.message_en, code
+        assert unicodedata.is_normalized("NFC", kind.message_vi), code
+        if code.startswith(("CK-CSIP", "CK-SIP")):
+            assert code.startswith(f"CK-{kind.rule}-"), code
+        else:
+            assert kind.rule in ("R-IN-1", "R-CK-1", "R-CK-5"), code

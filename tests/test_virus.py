@@ -78,7 +78,7 @@ def test_infected_file_inside_a_zip_is_found(clamd: Clamd, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("mode", "code", "severity"),
     [("reject", "CK-VIRUS-UNAVAILABLE", "error"), ("hold", "CK-VIRUS-HELD", "error"),
-     ("skip", "CK-VIRUS-NOT-SCANNED", "warning")],
+     ("skip", "CK-VIRUS-SKIPPED", "warning")],
 )
 def test_unreachable_scanner_follows_policy(tmp_path: Path, mode: str, code: str, severity: str) -> None:
     policy = VirusPolicy(clamd_port=free_port(), when_unavailable=mode, timeout_seconds=1)  # type: ignore[arg-type]

@@ -263,8 +263,8 @@ _GENERIC: dict[str, tuple[str, str]] = {
         "{path}: {item} occurs {count} times; at most {limit} allowed",
     ),
     "REF": (
-        "{path}: {item} tham chiếu “{value}”, không phải {target_vi}",
-        "{path}: {item} refers to “{value}”, which is not {target_en}",
+        "{path}: {item} tham chiếu “{value}”, không phải {target} có trong gói",
+        "{path}: {item} refers to “{value}”, which is not a {target} of the package",
     ),
     "LONG": (
         "{path}: {item} dài {length} ký tự, không nên quá 256",
@@ -936,6 +936,10 @@ def _check_mets_element(run: _Run, doc: MetsDocument, is_root: bool) -> None:
         rep = _rep_name(doc)
         if rep and doc.objid != rep:
             run.report("CSIP1", "REP-ID", doc, line=line, value=doc.objid, expected=rep)
+    if is_root and doc.label is None:
+        run.report("SIP1", "MISSING", doc, line=line)
+    elif is_root and doc.label is not None and not doc.label.strip():
+        run.report("SIP1", "EMPTY", doc, line=line)
     _check_content_category(run, doc, line)
     _check_content_information_type(run, doc, is_root, line)
     _check_profile(run, doc, is_root, line)
@@ -987,10 +991,6 @@ def _check_profile(run: _Run, doc: MetsDocument, is_root: bool, line: int | None
         run.report("SIP2", "CSIP-PROFILE", doc, line=line, value=profile)
     else:
         run.report("SIP2", "VALUE", doc, line=line, value=profile, expected=SIP_PROFILE)
-    if doc.label is None:
-        run.report("SIP1", "MISSING", doc, line=line)
-    elif not doc.label.strip():
-        run.report("SIP1", "EMPTY", doc, line=line)
 
 
 # ---------------------------------------------------------------- metsHdr
@@ -1355,15 +1355,14 @@ def _check_group(run: _Run, doc: MetsDocument, group: FileGroup, is_root: bool, 
     if group.id is None:
         run.report("CSIP65", "MISSING", doc, where="fileGrp", line=line)
     if group.use is None:
-        if group in list(doc.top_groups()):
+        if any(group is top for top in doc.top_groups()):
             run.report("CSIP64", "MISSING", doc, where=where, line=line)
     else:
         _check_group_use(run, doc, group, where)
     bad_admin = [i for i in group.admid if i not in admin_ids]
     if bad_admin:
         run.report("CSIP61", "REF", doc, where=where, line=line, value=" ".join(bad_admin),
-                   target_vi="mã của một phần siêu dữ liệu quản trị (amdSec)",
-                   target_en="the ID of an administrative metadata section (amdSec)")
+                   target="amdSec/*/@ID")
     if (group.use or "").startswith("Representations"):
         cit = group.content_information_type
         if cit is None:
@@ -1437,11 +1436,11 @@ def _check_file(
     bad_admin = [i for i in mets_file.admid if i not in admin_ids]
     if bad_admin:
         run.report("CSIP74", "REF", doc, where=where, line=line, value=" ".join(bad_admin),
-                   target_vi="mã của một phần siêu dữ liệu quản trị", target_en="an administrative metadata ID")
+                   target="amdSec/*/@ID")
     bad_dmd = [i for i in mets_file.dmdid if i not in dmd_ids]
     if bad_dmd:
         run.report("CSIP75", "REF", doc, where=where, line=line, value=" ".join(bad_dmd),
-                   target_vi="mã của một dmdSec", target_en="a dmdSec ID")
+                   target="dmdSec/@ID")
     if not mets_file.flocats:
         if not mets_file.has_fcontent:
             run.report("CSIP76", "MISSING", doc, where=where, line=line)
@@ -1562,7 +1561,7 @@ def _check_metadata_division(run: _Run, doc: MetsDocument, top: Div) -> None:
     bad_admin = sorted(listed_admin - admin_ids)
     if bad_admin:
         run.report("CSIP91", "REF", doc, where=where, line=div.line, value=" ".join(bad_admin),
-                   target_vi="mã của một phần siêu dữ liệu quản trị", target_en="an administrative metadata ID")
+                   target="amdSec/*/@ID")
     dmd_ids = {s.id for s in doc.dmd_secs if s.id}
     listed_dmd = set(div.dmdid)
     if dmd_ids - listed_dmd - _linked_dmd_ids(doc):
@@ -1570,7 +1569,7 @@ def _check_metadata_division(run: _Run, doc: MetsDocument, top: Div) -> None:
     bad_dmd = sorted(listed_dmd - dmd_ids)
     if bad_dmd:
         run.report("CSIP92", "REF", doc, where=where, line=div.line, value=" ".join(bad_dmd),
-                   target_vi="mã của một dmdSec", target_en="a dmdSec ID")
+                   target="dmdSec/@ID")
 
 
 def _linked_dmd_ids(doc: MetsDocument) -> set[str]:
@@ -1619,7 +1618,7 @@ def _check_division_fptrs(
         if target is None or _role(target.use) != role:
             for req in (fptr_req, fileid_req):
                 run.report(req, "REF", doc, where=f"{where}/fptr", line=fptr.line, value=fptr.file_id,
-                           target_vi=f"một nhóm tệp {role}", target_en=f"a {role} file group")
+                           target=f"fileGrp[@USE='{role}']/@ID")
         else:
             good += 1
     if groups and not good and not (role == "Representations" and div.mptrs):
@@ -1680,7 +1679,7 @@ def _check_representation_division(run: _Run, doc: MetsDocument, div: Div, group
         path = mptr.href.path
         if path is not None and run.index.lookup(path)[0] != rep_mets:
             run.report("CSIP110", "REF", doc, where=f"{where}/mptr", line=mptr.line, value=mptr.href.raw or "",
-                       target_vi=f"tệp {rep_mets}", target_en=f"the file {rep_mets}")
+                       target=rep_mets)
     return covered
 
 

@@ -44,6 +44,11 @@ HELD = declare(
     "Không kết nối được dịch vụ quét mã độc ({reason}); gói được tạm giữ, chờ quét lại trước khi tiếp nhận",
     "The virus scanner is unreachable ({reason}); the package is held until it can be scanned",
 )
+SKIPPED = declare(
+    "CK-VIRUS-SKIPPED", "R-CK-7", Severity.WARNING,
+    "Gói chưa được quét mã độc: {reason}; chính sách hiện hành cho phép tiếp nhận khi không quét được",
+    "The package was not scanned for viruses: {reason}; the policy in force accepts unscanned packages",
+)
 NOT_SCANNED = declare(
     "CK-VIRUS-NOT-SCANNED", "R-CK-7", Severity.WARNING,
     "Tệp {path} chưa được quét mã độc: {reason}",
@@ -179,7 +184,7 @@ class VirusScanner:
 
     def __post_init__(self) -> None:
         if not self.policy.enabled:
-            self.unavailable_reason = "virus scanning is disabled"
+            self.unavailable_reason = "chức năng quét mã độc đang tắt (virus scanning disabled)"
             return
         try:
             self.version = self._session().version()
@@ -265,7 +270,7 @@ def _report_unavailable(scanner: VirusScanner, ctx: CheckContext, agent: Agent) 
     elif mode == "hold":
         ctx.report(HELD, reason=reason)
     else:
-        ctx.report(NOT_SCANNED, path="*", reason=reason)
+        ctx.report(SKIPPED, reason=reason)
     ctx.record(
         event(
             EventType.VIRUS_CHECK,

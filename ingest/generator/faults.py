@@ -118,7 +118,7 @@ _INFO: dict[Fault, _Info] = {
         bagit_codes=("CK-FIXITY-MISSING", "CK-BAG-C02-FILE-MISSING"),
     ),
     Fault.UNDECLARED_FILE: _Info(
-        "an extra file in the data folder that nothing declares",
+        "an extra file that nothing declares (TT 05: at the package root; bag: in data/files/)",
         ("CK-FIXITY-UNDECLARED",), declaration_only=True,
         bagit_codes=("CK-FIXITY-UNDECLARED", "CK-BAG-C02-FILE-UNREFERENCED"),
     ),

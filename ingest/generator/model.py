@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from archive_core.codes import TYPE_NAME
+from archive_core.identifiers import lookup_agency
 from archive_core.model import Document, DocumentKind, Dossier, DossierKind, FileRef, FileRole, Fonds
 from archive_core.timeutil import VN_TZ, iso_vn
 from ingest.generator.pdf import AdminDocument, PdfSpec, render_pdf
@@ -146,8 +147,22 @@ class GeneratedDossier:
         return dossier
 
 
+_PROVINCE_PREFIX = "Ủy ban nhân dân tỉnh "
+
+
 def agency_for(code: str, seed: SeedText) -> Agency:
-    province = seed.province
+    """The agency named by the registry (archive_core/data/agencies.csv), else the seed text's province."""
+    registered = lookup_agency(code)
+    if registered is not None and not registered.name.startswith(_PROVINCE_PREFIX):
+        return Agency(
+            code=code,
+            name=registered.name,
+            header_parent="",
+            header_name=registered.name.upper(),
+            abbreviation="".join(word[0] for word in registered.name.split()).upper(),
+            place="Hà Nội",
+        )
+    province = registered.name[len(_PROVINCE_PREFIX):] if registered is not None else seed.province
     return Agency(
         code=code,
         name=f"Ủy ban nhân dân tỉnh {province}",
@@ -177,6 +192,13 @@ def _capitalise(text: str) -> str:
 def _keywords(text: str) -> str | None:
     found = [k for k in _KEYWORDS if k in text.lower()]
     return "; ".join(found[:3]) or None
+
+
+def _signature(org: Agency, *, deputy: bool) -> tuple[str, str]:
+    """Thẩm quyền ký (NĐ 30/2020): "TM. ỦY BAN NHÂN DÂN" / "KT. CHỦ TỊCH", and the signer's position."""
+    if org.header_parent:  # a people's committee signs collectively
+        return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else (f"TM. {org.header_parent}", "Chủ tịch")
+    return ("KT. BỘ TRƯỞNG", "Thứ trưởng") if deputy else ("", "Bộ trưởng")
 
 
 def _pick_type(rng: random.Random) -> str:
@@ -325,7 +347,7 @@ def _document(
     number = str(rng.randint(1, 3000))
     notation = _notation(type_code, org, unit)
     signer = person(rng)
-    deputy = rng.random() < 0.5
+    authority, position = _signature(org, deputy=rng.random() < 0.5)
     # docId is at most 25 characters; loose-document codes are longer, so those documents go without.
     doc_id: str | None = f"{file_code}.{index}"
     if doc_id and len(doc_id) > DOC_ID_MAX:
@@ -357,7 +379,7 @@ def _document(
         risk_recovery=dossier.risk_recovery,
         risk_recovery_status=dossier.risk_recovery_status,
         process=None if digitised else "0",
-        signer_position="Phó Chủ tịch" if deputy else "Chủ tịch",
+        signer_position=position,
         signer_name=signer,
     )
     content = AdminDocument(
@@ -368,8 +390,8 @@ def _document(
         type_name=TYPE_NAME[type_code].upper(),
         subject=subject,
         body=_body(text, rng, 1600 + rng.randrange(1200)),
-        signer_authority=f"{'KT' if deputy else 'TM'}. {org.header_parent}",
-        signer_position="PHÓ CHỦ TỊCH" if deputy else "CHỦ TỊCH",
+        signer_authority=authority,
+        signer_position=position.upper(),
         signer_name=signer,
         recipients=("Như trên;", f"Lưu: VT, {unit}."),
     )

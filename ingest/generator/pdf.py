@@ -505,6 +505,8 @@ def render_pdf(spec: PdfSpec) -> RenderedPdf:
     if spec.target_bytes <= base.size:
         return base
     budget = spec.target_bytes - base.size
+    if budget < _MIN_IMAGE_BUDGET:
+        return _assemble(spec, template, pages, images=[0] * len(pages), pad=budget)
     if not spec.layered:
         pages.append(_appendix_page(template))
     image_pages = pages if spec.layered else pages[-1:]
@@ -538,6 +540,8 @@ def _fit(
     return trial
 
 
+_MIN_IMAGE_BUDGET = 4096
+"""Below this many missing bytes a comment pads the file instead of an image (an appendix page costs more)."""
 _IMAGE_WIDTH = 1240
 """Pixels per row of the padding image (an A4 width at 150 dpi)."""
 

@@ -246,7 +246,9 @@ def _documents(
                 entries.append(entry)
         documents.append(DocumentEntry(meta.declared(_relative(meta.path, REP)), tuple(declared_files)))
     if Fault.UNDECLARED_FILE in faults:
-        entries.append(_xml_entry(f"{REP}/data/{UNDECLARED_NAME}", UNDECLARED_TEXT, "text/plain", created))
+        # At the package root, where it breaks nothing but fixity: in data/ a reader takes it for a
+        # document without metadata, in documentation/ CSIP also wants a Documentation group.
+        entries.append(_xml_entry(UNDECLARED_NAME, UNDECLARED_TEXT, "text/plain", created))
     return entries, documents
 
 

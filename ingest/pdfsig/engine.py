@@ -52,6 +52,7 @@ from pyhanko_certvalidator.validate import async_validate_path
 
 from archive_core.timeutil import iso_vn
 from ingest.pdfsig import results as R
+from ingest.pdfsig import speedups
 from ingest.pdfsig.results import (
     CertificateSummary,
     Coverage,
@@ -142,6 +143,7 @@ class Engine:
         for cert in self.anchors + self.intermediates:
             _ = cert.subject.native, cert.public_key.native  # parse now: shared objects stay read-only later
         self.software = software_label()
+        speedups.install()
         self._failed_urls: dict[str, float] = {}
         self._failed_lock = threading.Lock()
         for name in QUIET_LOGGERS:
@@ -157,6 +159,15 @@ class Engine:
             path=str(path), sha256=sha256, size=size, validation_time=iso_vn(at),
             trust_store=self.trust.fingerprint, software=self.software,
         )
+        try:
+            return self._validate_into(path, outcome, at)
+        except Exception as exc:  # hostile PDFs reach pyHanko paths that raise anything
+            log.info("%s: unreadable for signature validation: %s", path, exc)
+            outcome.signatures = []
+            return _unreadable(outcome, R.FILE_UNREADABLE, f"{type(exc).__name__}: {_short(exc)}")
+
+    def _validate_into(self, path: Path, outcome: FileSignatures, at: datetime) -> FileSignatures:
+        size = outcome.size
         with path.open("rb") as stream:
             reader = self._open_reader(stream, outcome)
             if reader is None:
@@ -193,6 +204,10 @@ class Engine:
                 _unreadable(outcome, R.FILE_UNREADABLE, _short(exc))
                 return None
         if reader.encrypted:
+            if "PubKey" in type(reader.security_handler).__name__:
+                _unreadable(outcome, R.FILE_ENCRYPTED,
+                            "mã hóa cho người nhận có chứng thư số (khóa công khai) / public-key encrypted")
+                return None
             try:
                 result = reader.decrypt("")
                 ok = getattr(result, "status", None) is not None and result.status.name != "FAILED"
@@ -282,7 +297,7 @@ class Engine:
         )
         certification = emb.docmdp_level
         result.certification = MDP_NAMES.get(certification) if certification is not None else None
-        self._judge_cms(result, kwargs, signer_info, emb.other_embedded_certs + local.certs, reference)
+        self._judge_cms(result, kwargs, signer_info, _embedded_certs(emb.signed_data) + local.certs, reference)
         await self._judge_revocation(result, kwargs, local, reference)
 
     async def _validate_document_timestamp(self, item: _Work, revinfo: _Revinfo, at: datetime) -> None:
@@ -297,7 +312,7 @@ class Engine:
         result.signing_time_source = "timestamp" if gen_time else "none"
         result.reference_time = iso_vn(reference)
         signer_info = emb.signer_info
-        self._judge_cms(result, kwargs, signer_info, emb.other_embedded_certs + revinfo.certs, reference)
+        self._judge_cms(result, kwargs, signer_info, _embedded_certs(emb.signed_data) + revinfo.certs, reference)
         status = TimestampSignatureStatus(**kwargs)
         result.timestamp = _timestamp_info(status, signer_info)
 
@@ -460,7 +475,8 @@ class Engine:
 
     def _matches_anchor(self, cert: Any) -> bool:
         """Anchors match by name and key (the same root may be re-issued with another serial)."""
-        return any(a.subject == cert.subject and a.public_key.dump() == cert.public_key.dump() for a in self.anchors)
+        key = cert.public_key.dump()
+        return any(a.public_key.dump() == key and a.subject == cert.subject for a in self.anchors)
 
     # ------------------------------------------------------------- revocation
 
@@ -470,7 +486,9 @@ class Engine:
         if not result.trusted or path is None:
             result.revocation = Revocation.NOT_CHECKED
             return
-        embedded_outcome, embedded_detail = await self._check_path(path, revinfo, reference, fetch=False)
+        embedded_outcome, embedded_detail = "none", ""
+        if revinfo.crls or revinfo.ocsps:
+            embedded_outcome, embedded_detail = await self._check_path(path, revinfo, reference, fetch=False)
         if embedded_outcome in ("good", "revoked"):
             result.revocation_source = "embedded"
             self._record_revocation(result, embedded_outcome, embedded_detail)
@@ -717,9 +735,24 @@ def _with_adobe_revinfo(revinfo: _Revinfo, signer_info: Any) -> _Revinfo:
         archival = find_unique_cms_attribute(signer_info["signed_attrs"], "adobe_revocation_info_archival")
     except Exception:  # absent or multi-valued: nothing usable
         return revinfo
-    crls = list(archival["crl"]) if archival["crl"].native else []
-    ocsps = list(archival["ocsp"]) if archival["ocsp"].native else []
+    crls = _items(archival["crl"])
+    ocsps = _items(archival["ocsp"])
     return _Revinfo(certs=revinfo.certs, ocsps=revinfo.ocsps + ocsps, crls=revinfo.crls + crls)
+
+
+def _embedded_certs(signed_data: Any) -> list[Any]:
+    """The X.509 certificates carried in a CMS SignedData (no matching: that is costly)."""
+    try:
+        return [choice.chosen for choice in signed_data["certificates"] if choice.name == "certificate"]
+    except TypeError:  # no certificates: asn1crypto's Void is not iterable
+        return []
+
+
+def _items(value: Any) -> list[Any]:
+    try:
+        return list(value)
+    except TypeError:  # an absent optional field (Void)
+        return []
 
 
 def _tst_time(signed_data: Any) -> datetime | None:

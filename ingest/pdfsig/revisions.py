@@ -237,7 +237,8 @@ def metadata_change(old: Any, new: Any) -> str | None:
     changed = sorted(k for k in info_old.keys() | info_new.keys() if info_old.get(k) != info_new.get(k))
     if changed:
         notes.append("/Info " + ", ".join(changed))
-    xmp_old, xmp_new = _xmp_properties(old), _xmp_properties(new)
+    # an absent packet says as much as one holding only bookkeeping (writers add one on save)
+    xmp_old, xmp_new = _xmp_properties(old) or [], _xmp_properties(new) or []
     if xmp_old != xmp_new:
         notes.append("XMP " + _describe_xmp_difference(xmp_old, xmp_new))
     return "; ".join(notes) if notes else None
@@ -308,7 +309,7 @@ def _canonical(element: Any) -> str:
 
 def _describe_xmp_difference(old: Any, new: Any) -> str:
     if not isinstance(old, list) or not isinstance(new, list):
-        return f"{'absent' if old is None else 'present'} → {'absent' if new is None else 'present'}"
+        return f"{old if isinstance(old, str) else 'readable'} → {new if isinstance(new, str) else 'readable'}"
     changed = sorted({name for name, _ in set(old) ^ set(new)})
     return ", ".join(_short_name(n) for n in changed[:8]) + (" …" if len(changed) > 8 else "")
 

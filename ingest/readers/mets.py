@@ -55,8 +55,6 @@ CHECKSUM_ALGORITHMS = {
 }
 """METS 1.12 `CHECKSUMTYPE` values → hashlib-style names (upper-cased key lookup)."""
 
-HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
-
 HREF_ESCAPE = declare(
     "CK-METS-HREF-ESCAPE", "R-CK-1", Severity.ERROR,
     "{path}: đường dẫn “{href}” ({where}) trỏ ra ngoài gói (đường dẫn tuyệt đối hoặc dùng “..”); bị từ chối",
@@ -568,12 +566,6 @@ class _Parser:
 
     def children(self, element: etree._Element, name: str) -> list[etree._Element]:
         return [child for child in element if child.tag == self.tag(name)]
-
-    def attr(self, element: etree._Element, name: str) -> str | None:
-        value = element.get(name)
-        if value is None and self.ns:
-            value = element.get(f"{{{self.ns}}}{name}")
-        return value
 
     @staticmethod
     def csip(element: etree._Element, name: str) -> str | None:

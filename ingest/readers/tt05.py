@@ -226,6 +226,8 @@ class _Reading:
         self.reps: dict[str, MetsDocument] = {}
         self.ead_root: etree._Element | None = None
         self.doc_roots: dict[str, etree._Element] = {}
+        self.fetched: dict[str, str] = {}
+        """`.fetch.txt` path → what it points to (a document delivered earlier)."""
 
     # ------------------------------------------------------------ flow
 
@@ -492,6 +494,8 @@ class _Reading:
             if ext_root is not None:
                 apply_extension(dossier, ext_root, path=extension, ctx=self.ctx)
         package.dossiers = [dossier]
+        for path, target in self.fetched.items():
+            package.profile_info[f"fetch:{path}"] = target
         if dossier.kind is DossierKind.TAILIEU:
             package.kind = PackageKind.TT05_SIP_TAILIEU
 
@@ -543,6 +547,8 @@ class _Reading:
         for mets_file in data_left:
             if self._file_path(mets_file) not in paired_files:
                 pairs.append(_Pair(None, [mets_file]))
+        # A file present in data/ but declared nowhere is the fixity check's (CK-FIXITY-UNDECLARED):
+        # it belongs to no document, and one error says it all.
         return pairs
 
     def _link_pair(
@@ -584,8 +590,9 @@ class _Reading:
             self.ctx.report(METADATA_WITHOUT_DOC, path=pair.metadata, document=doc.key)
         for ref in doc.files:
             if ref.path.endswith(FETCH_SUFFIX):
-                self.ctx.report(FETCHED_DOCUMENT, path=ref.path, target=self._fetch_target(ref.path),
-                                document=doc.key)
+                target = self._fetch_target(ref.path)
+                self.fetched[ref.path] = target
+                self.ctx.report(FETCHED_DOCUMENT, path=ref.path, target=target, document=doc.key)
         return doc
 
     def _file_ref(self, mets_file: MetsFile) -> FileRef:

@@ -22,6 +22,9 @@ the report says so.
 
 from __future__ import annotations
 
+import logging
+import tempfile
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -34,8 +37,9 @@ import pikepdf
 from preservation.pdfa import catalogue, constructs, syntax, xmp
 from preservation.pdfa.base import FailedRule, Flavour, PdfaReport, Verdict
 
+log = logging.getLogger(__name__)
+
 NAME = "earchive-pdfa"
-_MAX_ROUNDS = 4
 
 
 def _version() -> str:
@@ -132,7 +136,11 @@ class BuiltinPdfaValidator:
                 report.notes.append(f"{target.label} judged at level B: the level-{target.level.upper()} "
                                     "requirements (tagged structure, Unicode mapping) are not checked")
             findings = _Findings(checked.part)
-            _check(path, pdf, checked, findings)
+            try:
+                _check(path, pdf, checked, findings)
+            except Exception as exc:  # noqa: BLE001 - a hostile file must give a verdict, not a crash
+                log.warning("PDF/A check of %s raised %s", path, exc, exc_info=True)
+                findings.unsure(f"the validator could not finish: {type(exc).__name__}: {exc}")
         report.failed_rules = findings.failed_rules()
         report.unchecked = list(findings.unchecked)
         if report.failed_rules:
@@ -170,29 +178,30 @@ def _target(flavour: str | None, claim: tuple[int | None, str | None]) -> Flavou
 def _check(path: Path, pdf: pikepdf.Pdf, flavour: Flavour, findings: _Findings) -> None:
     for violation in syntax.check_file_structure(path, pdf, flavour.part):
         findings.deny(violation.rule_id, violation.where, violation.message)
-    _check_metadata(pdf, flavour.part, findings)
-    constructs.check_and_run_engine(pdf, path, flavour, findings)
+    definitions = _check_metadata(pdf, flavour.part, findings)
+    constructs.check_and_run_engine(pdf, path, flavour, findings, definitions)
 
 
-def _check_metadata(pdf: pikepdf.Pdf, part: int, findings: _Findings) -> None:
+def _check_metadata(pdf: pikepdf.Pdf, part: int, findings: _Findings) -> xmp.Definitions | None:
     stream = pdf.Root.get("/Metadata")
     missing_rule = "6.7.2-1" if part == 1 else "6.6.2.1-1"
     if not isinstance(stream, pikepdf.Stream):
         findings.deny(missing_rule, "catalog", "the catalog has no /Metadata stream")
-        return
+        return None
     if stream.get("/Type") != pikepdf.Name.Metadata or stream.get("/Subtype") != pikepdf.Name.XML:
         findings.deny(missing_rule, _where(stream), "the metadata stream lacks /Type /Metadata or /Subtype /XML")
     try:
         raw = stream.read_bytes()
     except pikepdf.PdfError as exc:
         findings.deny("6.7.9-1" if part == 1 else "6.6.2.1-4", _where(stream), f"unreadable metadata stream: {exc}")
-        return
+        return None
     result = xmp.check_packet(raw, part, main=True)
     for violation in result.violations:
         findings.deny(violation.rule_id, _where(stream), violation.message)
     if part == 1:
         for violation in xmp.check_info_agreement(result.packet, _info_texts(pdf)):
             findings.deny(violation.rule_id, "Info", violation.message)
+    return result.definitions
 
 
 def _info_texts(pdf: pikepdf.Pdf) -> dict[str, str | None]:
@@ -211,3 +220,33 @@ def _where(obj: Any) -> str:
     if isinstance(obj, pikepdf.Object) and obj.is_indirect:
         return f"obj {obj.objgen[0]} {obj.objgen[1]}"
     return "direct"
+
+
+_NESTING = threading.local()
+_MAX_NESTED_BYTES = 64 * 1024**2
+
+
+def validate_embedded(stream: pikepdf.Stream) -> Verdict:
+    """Verdict on an embedded file as PDF/A-1 or PDF/A-2 (ISO 19005-2 6.8), one level deep."""
+    if getattr(_NESTING, "depth", 0) >= 1:
+        return "unknown"
+    try:
+        length = int(stream.get("/Length", 0))
+        if length > _MAX_NESTED_BYTES:
+            return "unknown"
+        data = stream.read_bytes()
+    except (pikepdf.PdfError, ValueError, TypeError):
+        return "fail"
+    if not data.startswith(b"%PDF-"):
+        return "fail"
+    _NESTING.depth = 1
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            nested = Path(folder) / "embedded.pdf"
+            nested.write_bytes(data)
+            report = BuiltinPdfaValidator().validate(nested)
+    finally:
+        _NESTING.depth = 0
+    if report.claimed_part not in (1, 2):
+        return "fail"
+    return report.verdict

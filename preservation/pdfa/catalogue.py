@@ -96,6 +96,12 @@ def description_en(part: int, rule_id: str) -> str | None:
     return entry.get("description") if entry else None
 
 
+def rule_test(part: int, rule_id: str) -> str | None:
+    """The veraPDF test expression of a rule (data such as the predefined CMap names live there)."""
+    entry = _verapdf_rules().get(f"ISO_19005_{part}:{rule_id}")
+    return entry.get("test") if entry else None
+
+
 def description_vi(part: int, clause: str) -> str | None:
     tables = (_VI_PART1, _VI) if part == 1 else (_VI,)
     parts = clause.split(".")

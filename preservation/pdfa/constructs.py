@@ -24,7 +24,7 @@ from typing import Protocol
 
 import pikepdf
 
-from preservation.pdfa import content, engine, forms
+from preservation.pdfa import catalogue, content, engine, forms, special, xmp
 from preservation.pdfa.base import Flavour
 from preservation.pdfa.engine import EngineFinding
 
@@ -64,9 +64,11 @@ class _Triage:
     """What the engine said, sorted, plus the facts our re-judging needs."""
 
     pdf: pikepdf.Pdf
+    path: Path
     flavour: Flavour
     findings: list[EngineFinding]
     _usage: content.Usage | None = None
+    main_definitions: xmp.Definitions | None = None
     handled: set[int] = field(default_factory=set)
 
     @property
@@ -91,18 +93,23 @@ class _Triage:
         return taken
 
 
-def check_and_run_engine(pdf: pikepdf.Pdf, path: Path, flavour: Flavour, sink: Sink) -> None:
+def check_and_run_engine(
+    pdf: pikepdf.Pdf, path: Path, flavour: Flavour, sink: Sink, main_definitions: xmp.Definitions | None = None,
+) -> None:
     """Run pikepdf's walker, re-judge its findings with our own checks, report to `sink`."""
-    usage: content.Usage | None = None
+    part = flavour.part
+    for violation in special.keep_only_pdfa_output_intents(pdf, part):
+        sink.deny(violation.rule_id, violation.where, violation.message)
+    # Walk what is painted before anything is taken out of the in-memory document.
+    usage = content.walk(pdf, has_output_intent=_has_output_intent(pdf), part=part)
     if forms.has_interactive_parts(pdf):
-        # Walk what is painted before the widgets are taken out of the in-memory document.
-        usage = content.walk(pdf, has_output_intent=_has_output_intent(pdf), part=flavour.part)
-        prepared = forms.prepare(pdf, path, flavour.part)
+        prepared = forms.prepare(pdf, path, part)
         for violation in prepared.violations:
             sink.deny(violation.rule_id, violation.where, violation.message)
         for doubt in prepared.doubts:
             sink.unsure(doubt)
-    triage = _Triage(pdf, flavour, engine.run(pdf, flavour.code), usage)
+    usage.drawn_forms |= special.proxy_tiling_patterns(pdf, usage)
+    triage = _Triage(pdf, path, flavour, engine.run(pdf, flavour.code), usage, main_definitions)
     for step in _STEPS:
         step(triage, sink)
     _report_rest(triage, sink)
@@ -140,6 +147,63 @@ def _undrawn_forms(t: _Triage, sink: Sink) -> None:
     t.take(undrawn)
 
 
+_FONT_WHERE = re.compile(r"^obj (\d+) (\d+) \(Font\)")
+
+
+def _unused_fonts(t: _Triage, sink: Sink) -> None:
+    """veraPDF judges the fonts that text operators use; pikepdf also judges fonts nothing uses."""
+    if not any(_FONT_WHERE.match(f.where) for f in t.findings):
+        return
+    used = t.usage().used_fonts
+
+    def unused(f: EngineFinding) -> bool:
+        match = _FONT_WHERE.match(f.where)
+        if match is None or (int(match.group(1)), int(match.group(2))) in used:
+            return False
+        return not re.match(r"^ISO_19005_\d:6\.1\.", f.rule)
+
+    t.take(unused)
+
+
+def _invisible_text(t: _Triage, sink: Sink) -> None:
+    """Fonts used only in rendering mode 3 (invisible, e.g. an OCR text layer) need not be embedded."""
+    if not any(_FONT_WHERE.match(f.where) for f in t.findings):
+        return
+    visible = t.usage().visible_fonts
+
+    def font_of(f: EngineFinding) -> tuple[int, int] | None:
+        match = _FONT_WHERE.match(f.where)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    for finding in t.take(lambda f: font_of(f) is not None and "is not embedded" in f.message):
+        if font_of(finding) in visible:
+            sink.deny(t.rule("6.3.4-1", "6.2.11.4.1-1"), finding.where, finding.message)
+
+    def exempt(f: EngineFinding) -> bool:
+        match = _RULE.match(f.rule)
+        return (
+            match is not None and font_of(f) is not None and font_of(f) not in visible
+            and "renderingMode == 3" in (catalogue.rule_test(t.part, match.group(1)) or "")
+        )
+
+    t.take(exempt)
+
+
+def _referenced_cmaps(t: _Triage, sink: Sink) -> None:
+    """A CMap may use (/UseCMap) a predefined CMap, named or embedded under its predefined name."""
+    rule = t.rule("6.3.3.3-3", "6.2.11.3.3-3")
+    for finding in t.take(lambda f: "/UseCMap" in f.message and (f.rule.endswith("6.2.11.3.3-3")
+                                                                    or f.rule == "pikepdf:font-cmap")):
+        font = special.object_at(t.pdf, finding.where)
+        encoding = font.get("/Encoding") if isinstance(font, pikepdf.Dictionary) else None
+        used = encoding.get("/UseCMap") if isinstance(encoding, pikepdf.Stream) else None
+        name = used.get("/CMapName") if isinstance(used, pikepdf.Stream) else used
+        if not isinstance(name, pikepdf.Name):
+            sink.unsure(f"{finding.where}: {finding.message}")
+        elif str(name)[1:] not in special.predefined_cmaps():
+            sink.deny(rule, finding.where, f"the CMap uses {name}, which is not a predefined CMap")
+
+
 def _q_depth(t: _Triage, sink: Sink) -> None:
     """Nesting is counted within each content stream (a form's own q/Q), as veraPDF does."""
     rule = t.rule("6.1.12-8", "6.1.13-8")
@@ -174,6 +238,109 @@ def _overprint(t: _Triage, sink: Sink) -> None:
         return
     for event in t.usage().of("overprint"):
         sink.deny("6.2.4.2-2", event.where, event.message)
+
+
+def _deny_all(sink: Sink, violations: list[special.Violation]) -> None:
+    for violation in violations:
+        sink.deny(violation.rule_id, violation.where, violation.message)
+
+
+def _patterns_and_shadings(t: _Triage, sink: Sink) -> None:
+    """Tiling patterns are handed to pikepdf as forms; shading and pattern colour spaces are ours."""
+
+    def about_patterns(f: EngineFinding) -> bool:
+        if f.rule in ("pikepdf:pattern", "pikepdf:shading"):
+            return True
+        if f.rule == "pikepdf:colour-space" and ("pattern colour" in f.message or "/Pattern colour" in f.message):
+            return True
+        return f.rule == "pikepdf:schema-Resources" and f.message in (
+            "patterns are not supported", "shadings are not supported"
+        )
+
+    if t.take(about_patterns):
+        _deny_all(sink, special.device_uses(t.usage(), t.part, special.output_intent_colour(t.pdf)))
+
+
+def _separation_and_devicen(t: _Triage, sink: Sink) -> None:
+    if t.take(lambda f: f.rule == "pikepdf:colour-space" and re.search(r"/(Separation|DeviceN) colour spaces", f.message)
+              is not None):
+        _deny_all(sink, special.special_spaces(t.usage(), t.part, special.output_intent_colour(t.pdf)))
+
+
+def _object_metadata(t: _Triage, sink: Sink) -> None:
+    for finding in t.take(lambda f: f.rule == "pikepdf:schema-ObjectMetadata"
+                          or (f.rule == "pikepdf:schema-ImageXObject" and "metadata streams" in f.message)):
+        obj = special.object_at(t.pdf, finding.where)
+        holder = isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) and obj.get("/Type") != pikepdf.Name.Metadata
+        stream = obj.get("/Metadata") if holder and "/Metadata" in obj else obj
+        _deny_all(sink, special.object_metadata(stream, t.part, t.main_definitions))
+
+
+def _open_action(t: _Triage, sink: Sink) -> None:
+    if t.take(lambda f: f.rule == "pikepdf:schema-Catalog" and "/OpenAction" in f.message):
+        _deny_all(sink, special.actions(t.pdf.Root.get("/OpenAction"), t.part))
+
+
+def _halftones(t: _Triage, sink: Sink) -> None:
+    for finding in t.take(lambda f: f.rule == "pikepdf:schema-ExtGState" and "halftones" in f.message):
+        if t.part == 1:
+            continue  # ISO 19005-1 does not restrict halftones
+        gs = special.object_at(t.pdf, finding.where)
+        if isinstance(gs, pikepdf.Dictionary):
+            _deny_all(sink, special.halftone(gs.get("/HT"), finding.where))
+        else:
+            sink.unsure(f"{finding.where}: {finding.message}")
+
+
+def _jpeg2000(t: _Triage, sink: Sink) -> None:
+    for finding in t.take(lambda f: f.rule == "pikepdf:schema-ImageXObject" and "JPEG 2000" in f.message):
+        if t.part == 1:
+            sink.deny("6.1.10-1", finding.where, "JPEG 2000 (JPXDecode) is not permitted in PDF/A-1")
+            continue
+        result = special.jpeg2000(special.object_at(t.pdf, finding.where), finding.where)
+        if result is None:
+            sink.unsure(f"{finding.where}: the JPEG 2000 data cannot be read")
+        else:
+            _deny_all(sink, result)
+
+
+def _optional_content(t: _Triage, sink: Sink) -> None:
+    catalog = t.take(lambda f: f.rule == "pikepdf:schema-Catalog" and "/OCProperties" in f.message)
+    marked = t.take(lambda f: f.rule == "pikepdf:optional-content"
+                    or (f.kind == "unsupported" and "optional content is not supported" in f.message))
+    if catalog or marked:
+        _deny_all(sink, special.optional_content(t.pdf, t.part))
+
+
+def _embedded_files(t: _Triage, sink: Sink) -> None:
+    if t.part == 1:
+        return  # ISO 19005-1 forbids them; pikepdf reports that as a violation
+
+    def about_files(f: EngineFinding) -> bool:
+        if f.rule in ("pikepdf:embedded-file", "pikepdf:associated-files"):
+            return True
+        return f.kind == "unsupported" and ("/AF" in f.message or "/AFRelationship values" in f.message)
+
+    if not t.take(about_files):
+        return
+    violations, nested = special.embedded_files(t.pdf, t.part)
+    _deny_all(sink, violations)
+    for stream in nested:
+        _nested_pdfa(stream, sink)
+
+
+def _nested_pdfa(stream: pikepdf.Stream, sink: Sink) -> None:
+    """ISO 19005-2 6.8: an embedded file must itself be PDF/A-1 or PDF/A-2."""
+    from preservation.pdfa import builtin  # the validator validates the nested file
+
+    where = special._where(stream)
+    verdict = builtin.validate_embedded(stream)
+    if verdict == "pass":
+        return
+    if verdict == "unknown":
+        sink.unsure(f"{where}: the embedded file could not be confirmed as PDF/A-1 or PDF/A-2")
+    else:
+        sink.deny("6.8-5", where, "the embedded file is not a conforming PDF/A-1 or PDF/A-2 file")
 
 
 def _usage_doubts(t: _Triage, sink: Sink) -> None:
@@ -236,11 +403,22 @@ def _is_jpx_without_colour_space(pdf: pikepdf.Pdf, where: str) -> bool:
 _STEPS: tuple[Callable[[_Triage, Sink], None], ...] = (
     _drop_owned_and_ignored,
     _undrawn_forms,
+    _unused_fonts,
+    _invisible_text,
+    _referenced_cmaps,
     _q_depth,
     _device_gray_without_output_intent,
     _overprint,
     _false_alarms,
     _jpx_images,
+    _patterns_and_shadings,
+    _separation_and_devicen,
+    _object_metadata,
+    _open_action,
+    _halftones,
+    _jpeg2000,
+    _optional_content,
+    _embedded_files,
     _usage_doubts,
 )
 

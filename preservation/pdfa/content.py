@@ -59,6 +59,8 @@ class State:
     stroke_overprint: bool = False
     overprint_mode: int = 0
     text_mode: int = 0
+    font: tuple[tuple[int, int], ...] = ()
+    """The current font and its descendant fonts (object numbers)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,37 @@ class Event:
     message: str
 
 
+@dataclass(frozen=True)
+class SpecialSpace:
+    array: pikepdf.Array
+    resources: pikepdf.Dictionary | None
+    where: str
+
+
+@dataclass(frozen=True)
+class DeviceUse:
+    kind: str
+    """`gray`, `rgb` or `cmyk`."""
+    has_default: bool
+    """The resources in force define the matching Default colour space."""
+    where: str
+
+
 @dataclass
 class Usage:
     transparent_pages: set[int] = field(default_factory=set)
     """Indexes of the pages whose painting uses transparency (soft masks, opacity, blend modes, groups)."""
     drawn_forms: set[tuple[int, int]] = field(default_factory=set)
     used_fonts: set[tuple[int, int]] = field(default_factory=set)
+    visible_fonts: set[tuple[int, int]] = field(default_factory=set)
+    """Fonts used to show text in a rendering mode other than 3 (invisible)."""
     painted_images: set[tuple[int, int]] = field(default_factory=set)
+    tiling_patterns: dict[tuple[int, int], pikepdf.Stream] = field(default_factory=dict)
+    """Coloured tiling patterns painted (their content is a content stream of its own)."""
+    special_spaces: list[SpecialSpace] = field(default_factory=list)
+    """Separation and DeviceN colour spaces met while painting."""
+    device_uses: list[DeviceUse] = field(default_factory=list)
+    """Device colour spaces used by shadings and uncoloured patterns (pikepdf does not see those)."""
     events: list[Event] = field(default_factory=list)
 
     def of(self, rule: str) -> list[Event]:
@@ -221,13 +247,14 @@ class Walker:
         if op == "Tr" and operands:
             return replace(state, text_mode=_int(operands[0]))
         if op == "Tf" and operands:
-            self._font(operands[0], state, resources, depth, where)
-            return state
+            return replace(state, font=self._font(operands[0], state, resources, depth, where))
         if op in FILL_PAINT:
             self._paint(state.fill, "fill", state, resources, where)
         if op in STROKE_PAINT:
             self._paint(state.stroke, "stroke", state, resources, where)
         if op in TEXT_SHOW:
+            if state.text_mode != 3:
+                self.usage.visible_fonts.update(state.font)
             if state.text_mode in _FILL_MODES:
                 self._paint(state.fill, "fill", state, resources, where)
             if state.text_mode in _STROKE_MODES:
@@ -311,17 +338,20 @@ class Walker:
             self._form_transparency[key] = self._form_transparency.get(key, False) or self._transparent
         self._transparent = outer or self._transparent
 
-    def _font(self, name: Any, state: State, resources: pikepdf.Dictionary | None, depth: int, where: str) -> None:
+    def _font(
+        self, name: Any, state: State, resources: pikepdf.Dictionary | None, depth: int, where: str
+    ) -> tuple[tuple[int, int], ...]:
         font = _resource(resources, "/Font", name)
         if not isinstance(font, pikepdf.Dictionary):
-            return
+            return ()
         key = _objgen(font)
-        if key:
-            self.usage.used_fonts.add(key)
-        for descendant in font.get("/DescendantFonts") or []:
+        keys = [key] if key else []
+        descendants = font.get("/DescendantFonts")
+        for descendant in descendants if isinstance(descendants, pikepdf.Array) else []:
             sub = _objgen(descendant)
             if sub:
-                self.usage.used_fonts.add(sub)
+                keys.append(sub)
+        self.usage.used_fonts.update(keys)
         if font.get("/Subtype") == pikepdf.Name.Type3 and key not in self._type3_walked:
             if key:
                 self._type3_walked.add(key)
@@ -332,26 +362,31 @@ class Walker:
                 for glyph in procs.values():
                     if isinstance(glyph, pikepdf.Stream):
                         self._run_streams([glyph], glyph_resources, state, depth + 1, f"{_describe(font)} glyph")
+        return tuple(keys)
 
     def _pattern(
         self, name: Any, current: Colour, resources: pikepdf.Dictionary | None, state: State, depth: int,
         where: str,
     ) -> None:
         pattern = _resource(resources, "/Pattern", name)
-        if not isinstance(pattern, pikepdf.Dictionary):
+        if not isinstance(pattern, (pikepdf.Dictionary, pikepdf.Stream)):
             return
         if _int(pattern.get("/PatternType")) == 2:
             shading = pattern.get("/Shading")
             if isinstance(shading, pikepdf.Dictionary):
-                self._colour_space(shading.get("/ColorSpace"), resources, where)
+                self._device_use(self._colour_space(shading.get("/ColorSpace"), resources, where), resources, where)
             return
         if not isinstance(pattern, pikepdf.Stream):
             return
-        if _int(pattern.get("/PaintType"), 1) == 2 and current.base is not None:
-            self._paint(current.base, "fill", state, resources, where)
+        if _int(pattern.get("/PaintType"), 1) == 2:
+            if current.base is not None:
+                self._device_use(current.base, resources, where)
+                self._paint(current.base, "fill", state, resources, where)
             return
         own = pattern.get("/Resources")
         key = _objgen(pattern)
+        if key is not None:
+            self.usage.tiling_patterns[key] = pattern
         if key is not None and (key, State()) in self._walked:
             return
         if key is not None:
@@ -364,7 +399,7 @@ class Walker:
     def _shading(self, name: Any, resources: pikepdf.Dictionary | None, where: str) -> None:
         shading = _resource(resources, "/Shading", name)
         if isinstance(shading, pikepdf.Dictionary):
-            self._colour_space(shading.get("/ColorSpace"), resources, where)
+            self._device_use(self._colour_space(shading.get("/ColorSpace"), resources, where), resources, where)
 
     def _ext_gstate(self, name: Any, state: State, resources: pikepdf.Dictionary | None) -> State:
         gs = _resource(resources, "/ExtGState", name)
@@ -408,7 +443,18 @@ class Walker:
                 return Colour("pattern", base=base)
             if family in _DEVICE and len(value) == 1:
                 return Colour(_DEVICE[family])
+            if family in ("/Separation", "/DeviceN") and len(self.usage.special_spaces) < 10_000:
+                self.usage.special_spaces.append(SpecialSpace(value, resources, where))
+            if family == "/Indexed" and len(value) > 1:
+                base = self._colour_space(value[1], resources, where, nesting + 1)
+                return Colour("indexed", base=base)
         return Colour("other")
+
+    def _device_use(self, colour: Colour, resources: pikepdf.Dictionary | None, where: str) -> None:
+        if colour.kind == "indexed" and colour.base is not None:
+            colour = colour.base
+        if colour.kind in _DEFAULTS:
+            self.usage.device_uses.append(DeviceUse(colour.kind, _has_default(resources, colour.kind), where))
 
     def _event(self, rule: str, where: str, message: str) -> None:
         if len(self.usage.events) < 1000:

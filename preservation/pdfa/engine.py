@@ -20,7 +20,9 @@ change, `available()` turns false and the caller falls back to the public API.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -60,10 +62,28 @@ def available() -> bool:
 if _INTERNALS:
 
     class _LenientSchemas(SchemaSet):  # type: ignore[misc]
-        """Report every schema error, but only violations stop the walk below an object."""
+        """Report every schema error, but only violations stop the walk below an object.
+
+        JSON Schema validation is most of pikepdf's cost. Objects that validate
+        cleanly are remembered by role and shallow form (references reduced to
+        `0 0 R`: the schemas only check that a value is a reference), so the
+        many look-alike objects of a document, and of documents from the same
+        producer, are judged once.
+        """
+
+        def __init__(self, flavour: Any) -> None:
+            super().__init__(flavour)
+            self._valid: dict[str, None] = {}
 
         def check(self, role: str, shallow: Any, ctx: Any, where: str) -> bool:
+            if isinstance(shallow, dict) and len(shallow) > _MAX_SCHEMA_KEYS:
+                ctx.deny(f"pikepdf:schema-{role}", where, f"{len(shallow)} keys: too large to check", "unsupported")
+                return True
+            key = _cache_key(role, shallow)
+            if key is not None and key in self._valid:
+                return True
             blocking = False
+            errors = 0
             for error in self._validator(role).iter_errors(shallow):
                 rule_id, kind, message = self._interpret(role, error)
                 location = where
@@ -71,7 +91,27 @@ if _INTERNALS:
                     location = f"{where} {'/'.join(str(p) for p in error.absolute_path)}"
                 ctx.deny(rule_id, location, message, kind)
                 blocking = blocking or kind == "violation"
+                errors += 1
+            if errors == 0 and key is not None:
+                if len(self._valid) > _MAX_CACHED:
+                    self._valid.clear()
+                self._valid[key] = None
             return not blocking
+
+
+_MAX_SCHEMA_KEYS = 4095
+_MAX_CACHED = 200_000
+_REFERENCE = re.compile(r'"\d+ \d+ R"')
+
+
+def _cache_key(role: str, shallow: Any) -> str | None:
+    try:
+        text = json.dumps(shallow, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    if len(text) > 4096:
+        return None
+    return role + "|" + _REFERENCE.sub('"0 0 R"', text)
 
 
 @cache
