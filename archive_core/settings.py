@@ -36,6 +36,8 @@ class Limits(BaseModel):
     max_name_chars: int = 255
     max_xml_bytes: int = 64 * 1024**2
     max_xml_depth: int = 200
+    max_xml_nodes: int = 1_000_000
+    """Elements, comments and PIs per XML file: bounds the parsed tree's memory (~170 MB at 1M)."""
     max_field_chars: int = 100_000
     """No single metadata value may be longer than this (TT 05 maximum is 2000)."""
     max_tag_file_bytes: int = 512 * 1024**2
@@ -108,6 +110,32 @@ class VirusPolicy(BaseModel):
     when_unavailable: Literal["reject", "hold", "skip"] = "reject"
 
 
+class Location(BaseModel):
+    """One independent place that holds a full copy of every AIP (R-ST-2)."""
+
+    id: str
+    kind: Literal["local", "s3"] = "local"
+    path: Path | None = None
+    """local: the folder (default `<home>/storage/<id>`)."""
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    prefix: str = ""
+
+
+class Storage(BaseModel):
+    locations: list[Location] = Field(
+        default_factory=lambda: [Location(id="copy-1"), Location(id="copy-2")]
+    )
+    min_copies: int = 2
+    master_key_file: Path | None = None
+    """Default `<home>/keys/master.key`; `EARCHIVE_MASTER_KEY` (base64) takes precedence."""
+    catalog_url: str | None = None
+    """SQLAlchemy URL; default `sqlite:///<home>/catalog.sqlite`."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="EARCHIVE_",
@@ -127,6 +155,7 @@ class Settings(BaseSettings):
     signatures: SignaturePolicy = Field(default_factory=SignaturePolicy)
     pdfa: PdfaPolicy = Field(default_factory=PdfaPolicy)
     virus: VirusPolicy = Field(default_factory=VirusPolicy)
+    storage: Storage = Field(default_factory=Storage)
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +183,17 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def catalog_url(self) -> str:
+        return self.storage.catalog_url or f"sqlite:///{self.home / 'catalog.sqlite'}"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.storage.master_key_file or self.home / "keys" / "master.key"
+
+    def location_path(self, location: Location) -> Path:
+        return location.path or self.home / "storage" / location.id
 
     @property
     def trust_dir(self) -> Path:

@@ -69,8 +69,6 @@ XML_TOO_MANY_NODES = declare(
     "XML file {path} has too many elements, comments or processing instructions (more than {limit})",
 )
 
-DEFAULT_MAX_XML_NODES: Final = 1_000_000
-"""Used while `Limits` has no `max_xml_nodes` field; an lxml tree costs about 120-250 bytes per node."""
 
 _CHUNK: Final = 64 * 1024
 _EVENTS: Final = ("start", "end", "comment", "pi")
@@ -95,11 +93,56 @@ def parse_xml(data: bytes, *, path: str, limits: Limits) -> etree._Element:
     """Parse a whole XML document held in memory (read with a size bound)."""
     if len(data) > limits.max_xml_bytes:
         raise XmlError(XML_TOO_LARGE.at(path=path, size=len(data), limit=limits.max_xml_bytes))
+    if len(data) <= _SMALL_DOCUMENT_BYTES:
+        return _parse_small(data, path, limits)
     guard = _GuardedParser(path, limits)
     view = memoryview(data)
     for start in range(0, len(data), _CHUNK):
         guard.feed(bytes(view[start : start + _CHUNK]))
     return guard.close()
+
+
+_SMALL_DOCUMENT_BYTES: Final = 256 * 1024
+"""Below this size a document cannot build a large tree: parse in one call, then verify the
+limits with XPath (in C). Typical metadata files (EAD, EAD_doc, Circular 02) take this path."""
+
+_COUNT_NODES = etree.XPath("count(//*|//comment()|//processing-instruction())")
+_TOO_DEEP = etree.XPath("boolean(//*[count(ancestor::*) >= $d])")
+_TOO_LONG = etree.XPath(
+    "boolean(//text()[string-length(.) > $n] | //@*[string-length(.) > $n]"
+    " | //comment()[string-length(.) > $n] | //processing-instruction()[string-length(.) > $n])"
+)
+
+
+def _parse_small(data: bytes, path: str, limits: Limits) -> etree._Element:
+    resolver = _NoAccessResolver()
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+    parser.resolvers.add(resolver)
+    guard = _GuardedParser(path, limits)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise guard.syntax_error(exc) from exc
+    guard.check_doctype(root)
+    if resolver.requests:
+        raise XmlError(XML_DOCTYPE.at(path=path))
+    tree = root.getroottree()
+    max_nodes = limits.max_xml_nodes
+    if int(_COUNT_NODES(tree)) > max_nodes:  # type: ignore[arg-type]
+        raise XmlError(XML_TOO_MANY_NODES.at(path=path, limit=max_nodes))
+    if _TOO_DEEP(tree, d=limits.max_xml_depth):
+        raise XmlError(XML_TOO_DEEP.at(path=path, limit=limits.max_xml_depth))
+    if _TOO_LONG(tree, n=limits.max_field_chars):
+        raise XmlError(XML_FIELD_TOO_LONG.at(path=path, field="text/attribute", limit=limits.max_field_chars))
+    return root
 
 
 def parse_xml_stream(
@@ -145,7 +188,7 @@ class _GuardedParser:
     def __init__(self, path: str, limits: Limits) -> None:
         self._path = path
         self._limits = limits
-        self._max_nodes = int(getattr(limits, "max_xml_nodes", DEFAULT_MAX_XML_NODES))
+        self._max_nodes = limits.max_xml_nodes
         self._resolver = _NoAccessResolver()
         self._parser = etree.XMLPullParser(
             events=_EVENTS,
@@ -167,7 +210,7 @@ class _GuardedParser:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
             self._drain_quietly()
-            raise self._syntax_error(exc) from exc
+            raise self.syntax_error(exc) from exc
         self._drain()
 
     def close(self) -> etree._Element:
@@ -175,9 +218,9 @@ class _GuardedParser:
             root = self._parser.close()
         except etree.XMLSyntaxError as exc:
             self._drain_quietly()
-            raise self._syntax_error(exc) from exc
+            raise self.syntax_error(exc) from exc
         self._drain()
-        self._check_doctype(root)
+        self.check_doctype(root)
         if self._resolver.requests:
             raise XmlError(XML_DOCTYPE.at(path=self._path))
         return root
@@ -201,7 +244,7 @@ class _GuardedParser:
     def _on_start(self, element: etree._Element) -> None:
         if not self._root_seen:
             self._root_seen = True
-            self._check_doctype(element)
+            self.check_doctype(element)
         self._count_node()
         self._depth += 1
         if self._depth > self._limits.max_xml_depth:
@@ -230,7 +273,7 @@ class _GuardedParser:
             tag = node.tag if isinstance(node.tag, str) else "comment/PI"
             raise XmlError(XML_FIELD_TOO_LONG.at(path=self._path, field=f"{tag} {what}", limit=limit))
 
-    def _check_doctype(self, element: etree._Element) -> None:
+    def check_doctype(self, element: etree._Element) -> None:
         docinfo = element.getroottree().docinfo
         if (
             getattr(docinfo, "doctype", None)
@@ -241,7 +284,7 @@ class _GuardedParser:
         ):
             raise XmlError(XML_DOCTYPE.at(path=self._path))
 
-    def _syntax_error(self, exc: etree.XMLSyntaxError) -> XmlError:
+    def syntax_error(self, exc: etree.XMLSyntaxError) -> XmlError:
         message = str(exc.msg or exc)
         reason = message[:300]
         code = getattr(exc, "code", None)

@@ -8,7 +8,7 @@ WITH_TEST=0
 [ "${1:-}" = "--test" ] && WITH_TEST=1
 
 SYSTEM_PACKAGES=(python3-venv python3-dev libmagic1 fonts-dejavu-core)
-TEST_PACKAGES=(clamav-daemon)
+TEST_PACKAGES=(clamav-daemon zip postgresql)
 
 wanted=("${SYSTEM_PACKAGES[@]}")
 [ "$WITH_TEST" = 1 ] && wanted+=("${TEST_PACKAGES[@]}")

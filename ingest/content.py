@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -25,6 +26,14 @@ HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024
 
 SUPPORTED_ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+_MANIFEST = re.compile(r"^(?:tag)?manifest-([a-z0-9]+)\.txt$")
+
+
+def likely_algorithms(source: PackageSource) -> frozenset[str]:
+    """Algorithms to compute before the declarations are read: SHA-256 and those of BagIt manifests."""
+    names = {e.path for e in source.entries() if "/" not in e.path}
+    found = {m.group(1) for name in names if (m := _MANIFEST.match(name))}
+    return frozenset({"sha256"} | (found & SUPPORTED_ALGORITHMS))
 
 Progress = Callable[[int], None]
 
@@ -62,6 +71,8 @@ class ContentPass:
     sink: Path | None = None
     """When set, each file is also written to `sink / path` (staging)."""
     consumers: Sequence[ConsumerFactory] = ()
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set it to abandon the pass (the package was refused meanwhile); `run` then returns what it has."""
 
     def run(self, entries: Iterable[Entry] | None = None) -> dict[str, ObservedFile]:
         todo = list(self.source.entries() if entries is None else entries)
@@ -71,19 +82,22 @@ class ContentPass:
         local = threading.local()
         results: dict[str, ObservedFile] = {}
 
-        def scan(entry: Entry) -> ObservedFile:
+        def scan(entry: Entry) -> ObservedFile | None:
+            if self.stop.is_set():
+                return None
             buffer = getattr(local, "buffer", None)
             if buffer is None:
                 buffer = local.buffer = bytearray(self.chunk_bytes)
             return self._scan_one(entry, algorithms, buffer)
 
         if self.workers <= 1 or len(todo) <= 1:
-            for entry in todo:
-                results[entry.path] = scan(entry)
+            observed_files: Iterable[ObservedFile | None] = (scan(entry) for entry in todo)
+            results.update((o.path, o) for o in observed_files if o is not None)
             return results
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="content") as pool:
             for observed in pool.map(scan, todo):
-                results[observed.path] = observed
+                if observed is not None:
+                    results[observed.path] = observed
         return results
 
     def _scan_one(self, entry: Entry, algorithms: Iterable[str], buffer: bytearray) -> ObservedFile:
@@ -96,7 +110,7 @@ class ContentPass:
         staged = self._staging_target(entry.path)
         consumers = [c for c in (factory(entry) for factory in self.consumers) if c is not None]
         with self.source.open(entry.path) as stream, _open_sink(staged) as out:
-            while True:
+            while not self.stop.is_set():
                 count = _read_into(stream, buffer)
                 if not count:
                     break

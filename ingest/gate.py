@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -24,11 +24,11 @@ from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
 from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.checks.virus import VirusScanner, check_viruses
-from ingest.content import ConsumerFactory, ContentPass, Identifier, package_fingerprint
+from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
 from ingest.readers import Reader
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
-from ingest.source import PackageSource, open_source
+from ingest.source import Entry, PackageSource, open_source
 
 log = logging.getLogger(__name__)
 AGENT = Agent("earchive.gate")
@@ -147,12 +147,18 @@ def check_package(
     scanner = VirusScanner(settings.virus) if options.virus_scan else None
     try:
         with open_source(path, settings.limits, staging / "unpacked") as source:
-            package = _read(source, ctx, settings)
             needs_local = options.stage_files or (options.pdf_evidence and not _is_local(source))
-            sink = staging / "files" if needs_local else None
-            consumers = [scanner.consumer] if scanner is not None else []
-            observed = _content_pass(source, package, settings, progress, sink, consumers)
-            _run_checks(package, observed, ctx, settings)
+            content = ContentPass(
+                source=source,
+                algorithms=likely_algorithms(source),
+                identifier=format_identifier(),
+                workers=settings.workers,
+                chunk_bytes=settings.chunk_bytes,
+                sink=staging / "files" if needs_local else None,
+                consumers=[scanner.consumer] if scanner is not None else [],
+            )
+            package, observed = _read_while_hashing(source, content, ctx, settings, progress)
+            _check_content(package, observed, ctx, settings)
             if scanner is not None:
                 check_viruses(package, source, scanner, ctx, settings.quarantine_dir / submission_id)
     except PackageRejected as rejected:
@@ -204,50 +210,80 @@ def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> Parse
     raise PackageRejected(UNKNOWN_PACKAGE.at())
 
 
-def _content_pass(
+def _read_while_hashing(
     source: PackageSource,
-    package: ParsedPackage,
+    content: ContentPass,
+    ctx: CheckContext,
     settings: Settings,
     progress: ProgressHook | None,
-    sink: Path | None,
-    consumers: list[ConsumerFactory],
+) -> tuple[ParsedPackage, dict[str, ObservedFile]]:
+    """Parse and check the declarations on this thread while the content pass reads the bytes.
+
+    Hashing releases the GIL, so on two cores the Python work of reading and checking
+    metadata overlaps the hashing instead of adding to it. Algorithms only a METS declares (rare: METS uses SHA-256) are
+    computed afterwards for the files that need them.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
+        pending = background.submit(_content_pass, content, source.entries(), progress)
+        try:
+            package = _read(source, ctx, settings)
+            _check_model(package, ctx, settings)
+        except BaseException:
+            content.stop.set()
+            raise
+        observed = pending.result()
+    _add_missing_algorithms(source, content, package, observed)
+    return package, observed
+
+
+def _content_pass(
+    content: ContentPass, entries: list[Entry], progress: ProgressHook | None
 ) -> dict[str, ObservedFile]:
-    entries = source.entries()
-    advance: Callable[[int], None] | None = None
     if progress is not None:
         progress.start(sum(e.size for e in entries), len(entries))
-        advance = progress.advance
+        content.progress = progress.advance
     try:
-        return ContentPass(
-            source=source,
-            algorithms=frozenset(package.algorithms()),
-            identifier=format_identifier(),
-            workers=settings.workers,
-            chunk_bytes=settings.chunk_bytes,
-            progress=advance,
-            sink=sink,
-            consumers=consumers,
-        ).run(entries)
+        return content.run(entries)
     finally:
         if progress is not None:
             progress.finish()
 
 
-def _run_checks(
-    package: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, settings: Settings
+def _add_missing_algorithms(
+    source: PackageSource, content: ContentPass, package: ParsedPackage, observed: dict[str, ObservedFile]
 ) -> None:
-    from ingest.checks.fixity import check_fixity
-    from ingest.checks.formats import check_formats
+    missing = (package.algorithms() & SUPPORTED_ALGORITHMS) - content.algorithms
+    if not missing:
+        return
+    paths = {d.path for d in package.declared if set(d.checksums) & missing}
+    entries = [e for e in source.entries() if e.path in paths]
+    extra = ContentPass(source=source, algorithms=frozenset(missing), workers=content.workers).run(entries)
+    for path, found in extra.items():
+        if path in observed:
+            observed[path].checksums.update(found.checksums)
+
+
+def _check_model(package: ParsedPackage, ctx: CheckContext, settings: Settings) -> None:
+    """Checks that need only the declarations and metadata (they run while the bytes are hashed)."""
     from ingest.checks.metadata import check_metadata
-    from ingest.checks.policy import check_policy
 
     if package.kind is PackageKind.CSIP:
         ctx.report(NO_DOSSIER_METADATA)
     elif package.kind in _NEEDS_DOCUMENTS and not package.documents:
         ctx.report(EMPTY_PACKAGE)
+    check_metadata(package, ctx, settings)
+
+
+def _check_content(
+    package: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, settings: Settings
+) -> None:
+    """Checks that compare the declarations with what the content pass observed."""
+    from ingest.checks.fixity import check_fixity
+    from ingest.checks.formats import check_formats
+    from ingest.checks.policy import check_policy
+
     check_fixity(package, observed, ctx)
     check_formats(package, observed, ctx, settings.policy)
-    check_metadata(package, ctx, settings)
     check_policy(package, observed, ctx, settings.policy)
 
 

@@ -92,16 +92,23 @@ class ParsedPackage:
     """Files under these prefixes must be declared (BagIt: `data/`; TT 05: everything)."""
     exempt_from_declaration: set[str] = field(default_factory=set)
     """Files that need no declaration (the root METS.xml, BagIt tag files)."""
+    _documents_by_path: dict[str, Document] | None = field(default=None, repr=False, compare=False)
 
     @property
     def documents(self) -> list[Document]:
         return [doc for dossier in self.dossiers for doc in dossier.documents]
 
     def document_of(self, path: str) -> Document | None:
-        for doc in self.documents:
-            if any(f.path == path for f in doc.files) or doc.metadata_path == path:
-                return doc
-        return None
+        """The document a file or metadata file belongs to (indexed on first use, after reading)."""
+        if self._documents_by_path is None:
+            index: dict[str, Document] = {}
+            for doc in self.documents:
+                if doc.metadata_path:
+                    index.setdefault(doc.metadata_path, doc)
+                for ref in doc.files:
+                    index.setdefault(ref.path, doc)
+            self._documents_by_path = index
+        return self._documents_by_path.get(path)
 
     def must_be_declared(self, path: str) -> bool:
         if path in self.exempt_from_declaration:

@@ -98,14 +98,16 @@ def incremental(src: Path, dst: Path, change: Callable[[Any], None]) -> Path:
     with dst.open("r+b") as stream:
         writer = IncrementalPdfFileWriter(stream, strict=False)
         change(writer)
-        writer.write_in_place()
+        writer.write_in_place()  # type: ignore[no-untyped-call]
     return dst
 
 
 def replace_xmp(writer: Any) -> None:
+    """Point /Metadata at a new XMP packet (a MetadataStream, so pyHanko's writer keeps its content)."""
     from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 
-    stream = generic.StreamObject(
+    stream = MetadataStream(
         {generic.NameObject("/Type"): generic.NameObject("/Metadata"),
          generic.NameObject("/Subtype"): generic.NameObject("/XML")},
         stream_data=XMP,
@@ -229,6 +231,7 @@ def test_metadata_update_after_signing_is_modified_although_pyhanko_accepts_it(
     validator: SignatureValidator, signed: Path, tmp_path: Path
 ) -> None:
     tampered = incremental(signed, tmp_path / "xmp.pdf", replace_xmp)
+    assert b"Quyet dinh da sua" in tampered.read_bytes()  # the new description really is in the file
     sig = only(validator.validate_file(tampered, at=AT))
     assert (sig.status.value, sig.modification.value) == ("invalid", "modified")
     assert "metadata_changed" in codes(sig)
@@ -532,7 +535,25 @@ def test_process_pool_validator_matches_in_process_results(validator: SignatureV
     expected = [validator.validate_file(f, at=AT).to_dict() for f in files]
     settings = Settings(home=tmp_path / "home", workers=2,
                         signatures=SignaturePolicy(trust_dir=pki.anchors_dir, fetch_revocation=False))
-    with ProcessPoolValidator(settings) as pool:
-        with ThreadPoolExecutor(max_workers=2) as threads:
-            got = list(threads.map(lambda f: pool.validate_file(f, at=AT).to_dict(), files))
+    with ProcessPoolValidator(settings) as pool, ThreadPoolExecutor(max_workers=2) as threads:
+        got = list(threads.map(lambda f: pool.validate_file(f, at=AT).to_dict(), files))
     assert got == expected
+
+
+def test_every_code_and_reason_has_both_languages_in_nfc() -> None:
+    from archive_core.findings import registry
+    from ingest.pdfsig.results import REASONS, Effect, Status
+
+    kinds = {code: kind for code, kind in registry().items() if code.startswith("CK-SIG-")}
+    assert len(kinds) == 9
+    for kind in kinds.values():
+        assert kind.rule == "R-CK-4" and kind.message_vi and kind.message_en
+        assert unicodedata.is_normalized("NFC", kind.message_vi)
+        assert {"path"} <= kind.placeholders
+    assert len(REASONS) >= 30
+    for reason_kind in REASONS.values():
+        reason = reason_kind("chi tiết")
+        assert reason.message_vi and reason.message_en and "{" not in reason.message_vi + reason.message_en
+        assert unicodedata.is_normalized("NFC", reason.message_vi)
+        assert reason.effect in set(Effect)
+    assert {s.label_vi for s in Status} == {"hợp lệ", "không hợp lệ", "chưa xác định được tính hợp lệ"}

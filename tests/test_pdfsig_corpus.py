@@ -87,10 +87,7 @@ def blocking(sig: SignatureResult) -> set[str]:
 def agrees(row: dict[str, str]) -> tuple[bool, str]:
     """Does our verdict match the row's expected category? (verdict, explanation)."""
     expected = row["expected"]
-    if expected == "valid-untrusted":
-        result = validate(row, anchors=())
-    else:
-        result = validate(row)
+    result = validate(row, anchors=()) if expected == "valid-untrusted" else validate(row)
     if expected == "not-asserted":
         return (result.error is not None or bool(result.signatures)), "coded result"
     if not result.readable:

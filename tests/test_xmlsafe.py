@@ -17,7 +17,6 @@ from typing import ClassVar
 import pytest
 from lxml import etree
 
-import archive_core.xmlsafe as xmlsafe
 import ingest.source  # noqa: F401 - declares the CK-PKG codes checked below
 from archive_core.findings import registry
 from archive_core.settings import Limits
@@ -299,11 +298,15 @@ def test_stream_reads_at_most_the_limit_plus_one() -> None:
     assert stream.served == limits.max_xml_bytes + 1
 
 
-def test_too_many_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xmlsafe, "DEFAULT_MAX_XML_NODES", 1000)
-    parse_xml(b"<a>" + b"<b/>" * 999 + b"</a>", path="d.xml", limits=LIMITS)
-    assert code_of(b"<a>" + b"<b/>" * 1000 + b"</a>") == "CK-XML-TOO-MANY-NODES"
-    assert code_of(b"<a>" + b"<!---->" * 1000 + b"</a>") == "CK-XML-TOO-MANY-NODES"
+@pytest.mark.parametrize("padding", [0, 320_000], ids=["small-document-path", "streaming-path"])
+def test_too_many_nodes(padding: int) -> None:
+    limits = LIMITS.model_copy(update={"max_xml_nodes": 1000})
+    pad = (b"<!--" + b" " * (padding // 4) + b"-->") * 4 if padding else b""
+    parse_xml(b"<a>" + pad + b"<b/>" * (995 if padding else 999) + b"</a>", path="d.xml", limits=limits)
+    for body in (b"<b/>" * 1000, b"<!---->" * 1000):
+        with pytest.raises(XmlError) as caught:
+            parse_xml(b"<a>" + pad + body + b"</a>", path="d.xml", limits=limits)
+        assert caught.value.finding.code == "CK-XML-TOO-MANY-NODES"
 
 
 # --------------------------------------------------------------------------- encodings and syntax

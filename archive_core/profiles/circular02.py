@@ -80,12 +80,18 @@ PROFILE_LABEL = "Thông tư 02/2019/TT-BNV"
 
 
 def local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    tag = element.tag
+    if not isinstance(tag, str):
+        return etree.QName(element).localname
+    return tag.rpartition("}")[2]
 
 
 def element_text(element: etree._Element) -> str | None:
     """The element's text without surrounding white space; None when empty."""
-    text = "".join(t for t in element.itertext() if isinstance(t, str))
+    if len(element) == 0:
+        text = element.text or ""
+    else:
+        text = "".join(t for t in element.itertext() if isinstance(t, str))
     text = text.strip(" \t\r\n")
     return text or None
 

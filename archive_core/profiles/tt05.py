@@ -21,6 +21,7 @@ metadata value (files are carried by METS, not by EAD).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -287,7 +288,11 @@ def _read_simpledc(
 
 
 def _foreign_tags(entities: Sequence[Entity], own: Sequence[FieldSpec]) -> dict[str, tuple[str, str]]:
-    own_tags = {s.tag for s in own}
+    return _foreign_tags_cached(tuple(entities), frozenset(s.tag for s in own))
+
+
+@functools.lru_cache(maxsize=64)
+def _foreign_tags_cached(entities: tuple[Entity, ...], own_tags: frozenset[str]) -> dict[str, tuple[str, str]]:
     foreign: dict[str, tuple[str, str]] = {}
     for entity in entities:
         for variant in Tt05Variant:
@@ -322,12 +327,12 @@ def detect_document_kind(root: etree._Element) -> DocumentKind:
     return DocumentKind.DOC
 
 
-def _union_specs(entity: Entity) -> list[FieldSpec]:
+def _union_specs(entity: Entity) -> tuple[FieldSpec, ...]:
     seen: dict[str, FieldSpec] = {}
     for variant in Tt05Variant:
         for spec in field_specs(variant, entity):
             seen.setdefault(spec.tag, spec)
-    return list(seen.values())
+    return tuple(seen.values())
 
 
 def document_from_ead(

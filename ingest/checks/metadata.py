@@ -11,6 +11,7 @@ mojibake. Mode 03 (mật) is the policy check's business, not reported here.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -680,8 +681,15 @@ def _tag_for(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+# Characters that may be invalid: C0/C1 controls except tab/newlines, surrogates, U+FDD0–U+FDEF and
+# anything from U+FFFE up (the exact noncharacter test runs only when one of these is present).
+_MAYBE_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe-\U0010ffff]")
+
+
 def invalid_characters(value: str) -> list[tuple[int, str]]:
     """Positions and characters that are not valid text: controls, surrogates, noncharacters."""
+    if _MAYBE_INVALID.search(value) is None:
+        return []
     bad: list[tuple[int, str]] = []
     for index, ch in enumerate(value):
         point = ord(ch)
@@ -942,8 +950,14 @@ def _double_decoded(text: str) -> str | None:
     return repaired if repaired != text and any(ord(ch) > 0x7F for ch in repaired) else None
 
 
+@functools.lru_cache(maxsize=16384)
 def detect_legacy_encoding(text: str) -> tuple[str, str] | None:
-    """("TCVN3" | "VNI" | "UTF-8", repaired text) when `text` looks like mis-decoded Vietnamese."""
+    """("TCVN3" | "VNI" | "UTF-8", repaired text) when `text` looks like mis-decoded Vietnamese.
+
+    Cached: a dossier repeats the same organisation names, languages and codes in every document.
+    """
+    if text.isascii():
+        return None
     words = _candidate_words(text)
     if not words:
         return None

@@ -63,7 +63,8 @@ NO_TEXT_LAYER = declare(
 )
 LOW_DPI = declare(
     "CK-PDFA-LOW-DPI", "R-CK-3", Severity.WARNING,
-    "Tài liệu số hóa {path}: độ phân giải quét ước tính {dpi} dpi, thấp hơn mức tối thiểu {minimum} dpi (trang {pages})",
+    "Tài liệu số hóa {path}: độ phân giải quét ước tính {dpi} dpi, thấp hơn mức tối thiểu {minimum} dpi "
+    "(trang {pages})",
     "Digitised document {path}: estimated scan resolution {dpi} dpi is below the minimum {minimum} dpi (pages {pages})",
 )
 
@@ -182,7 +183,7 @@ def _event(target: _Target, report: PdfaReport, agent: Agent) -> PremisEvent:
     outcome = {"pass": Outcome.SUCCESS, "fail": Outcome.FAILURE, "unknown": Outcome.WARNING}[report.verdict]
     flavour = f"PDF/A-{report.flavour.upper()}" if report.flavour else "PDF/A (no identification)"
     detail = f"PDF/A validation of {target.path} against {flavour} (claimed: {report.claimed or 'none'})"
-    outcome_detail = report.verdict
+    outcome_detail: str = report.verdict
     if report.failed_rules:
         outcome_detail += ": " + ", ".join(f"{r.specification} {r.rule_id}" for r in report.failed_rules[:20])
     elif report.unchecked:

@@ -220,7 +220,15 @@ class Engine:
         return reader
 
     def _open_signature(self, reader: Any, index: int, name: str, value: Any, ref: Any, layout: FileLayout) -> _Work:
-        sig_obj = value.get_object() if value is not None else {}
+        try:
+            return self._read_signature(reader, index, name, value, ref, layout)
+        except Exception as exc:  # a signature dictionary that is not one
+            result = SignatureResult(index=index, field_name=str(name), kind=Kind.SIGNATURE)
+            result.add(R.SIGNATURE_UNREADABLE(f"{type(exc).__name__}: {_short(exc)}"))
+            return _Work(result)
+
+    def _read_signature(self, reader: Any, index: int, name: str, value: Any, ref: Any, layout: FileLayout) -> _Work:
+        sig_obj = value.get_object()
         kind = Kind.DOCUMENT_TIMESTAMP if str(sig_obj.get("/Type", "/Sig")) == "/DocTimeStamp" else Kind.SIGNATURE
         result = SignatureResult(index=index, field_name=str(name), kind=kind)
         result.total_revisions = layout.revisions
@@ -245,9 +253,11 @@ class Engine:
         try:
             embedded = EmbeddedPdfSignature(reader, ref, name)
             result.signed_revision = int(embedded.signed_revision)
+        except ValueError as exc:  # asn1crypto's parse errors
+            result.add(R.CMS_MALFORMED(_short(exc)))
+            return _Work(result)
         except Exception as exc:
-            result.add(R.CMS_MALFORMED(_short(exc)) if "asn1" in repr(type(exc)).lower() or isinstance(exc, ValueError)
-                       else R.SIGNATURE_UNREADABLE(_short(exc)))
+            result.add(R.SIGNATURE_UNREADABLE(f"{type(exc).__name__}: {_short(exc)}"))
             return _Work(result)
         return _Work(result, embedded)
 
@@ -493,7 +503,11 @@ class Engine:
             result.revocation_source = "embedded"
             self._record_revocation(result, embedded_outcome, embedded_detail)
             return
-        detail = "tài liệu không kèm dữ liệu thu hồi (OCSP/CRL) / no embedded OCSP/CRL data"
+        if embedded_outcome == "none":
+            detail = "tài liệu không kèm dữ liệu thu hồi (OCSP/CRL) / no embedded OCSP/CRL data"
+        else:
+            detail = (f"dữ liệu thu hồi kèm theo không đủ / embedded OCSP/CRL data insufficient "
+                      f"({embedded_outcome}: {embedded_detail})")
         if self.config.fetch_revocation:
             urls = _revocation_urls(path)
             if not urls:

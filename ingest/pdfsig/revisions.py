@@ -69,19 +69,24 @@ STRICT_POLICY = StandardDiffPolicy(
 
 @dataclass
 class FileLayout:
-    """Where each revision ends, and bytes that belong to no revision."""
+    """Where each revision ends, and bytes that belong to no revision.
+
+    Positions, not revision numbers, decide what lies "after" a revision: in a linearized
+    file the first-page section is a later revision near the start of the file.
+    """
 
     size: int
     revisions: int
     revision_ends: list[int | None]
     trailing_bytes: int = 0
-    gaps: dict[int, int] = field(default_factory=dict)
-    """Revision k → number of stray bytes between its end and the next revision's start."""
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    """(offset, length) of stray bytes found right after the end of a revision."""
 
     def stray_after(self, revision: int) -> list[str]:
         """Descriptions of stray bytes anywhere after `revision` ended."""
-        notes = [f"{count} byte sau phiên bản {k} / after revision {k}"
-                 for k, count in sorted(self.gaps.items()) if k >= revision]
+        end = self.revision_ends[revision] if 0 <= revision < len(self.revision_ends) else None
+        notes = [f"{count} byte tại vị trí {offset} / at offset {offset}"
+                 for offset, count in self.gaps if end is None or offset >= end]
         if self.trailing_bytes:
             notes.append(f"{self.trailing_bytes} byte sau %%EOF cuối / after the last %%EOF")
         return notes
@@ -92,20 +97,19 @@ def measure_layout(reader: Any, stream: BinaryIO, size: int) -> FileLayout:
     total = int(xrefs.total_revisions)
     ends: list[int | None] = [_revision_end(xrefs, stream, rev, size) for rev in range(total)]
     layout = FileLayout(size=size, revisions=total, revision_ends=ends)
-    last_end = ends[-1] if ends else None
-    if last_end is not None:
-        stream.seek(last_end)
-        tail_length = size - last_end
-        layout.trailing_bytes = tail_length - _eol_length(stream.read(min(tail_length, MAX_EOL_BYTES)))
-    for rev in range(total - 1):
-        end = ends[rev]
-        if end is None:
-            continue
+    known = sorted({end for end in ends if end is not None})
+    if not known:
+        return layout
+    final_end = known[-1]
+    stream.seek(final_end)
+    tail_length = size - final_end
+    layout.trailing_bytes = tail_length - _eol_length(stream.read(min(tail_length, MAX_EOL_BYTES)))
+    for end in known[:-1]:
         stream.seek(end)
         head = stream.read(4096)
         if not REVISION_START.match(head):
             next_start = _next_revision_start(head)
-            layout.gaps[rev] = next_start if next_start is not None else len(head)
+            layout.gaps.append((end, next_start if next_start is not None else len(head)))
     return layout
 
 

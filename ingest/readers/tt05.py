@@ -69,6 +69,7 @@ MAX_FETCH_BYTES = 64 * 1024
 CANONICAL_SCHEMAS = {"ead.xsd": "EAD.xsd", "ead_doc.xsd": "EAD_doc.xsd", "ead_pic.xsd": "EAD_pic.xsd",
                      "ead_media.xsd": "EAD_media.xsd"}
 _OBJID = re.compile(r"^uuid-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+_REP_OBJID = re.compile(r"^uuid-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.IGNORECASE)
 _CREATEDATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+07:00$")
 _DOC_METADATA = re.compile(r"^(EAD_(?:doc|pic|media)_)(.+)\.xml$", re.IGNORECASE)
 _CANONICAL_PREFIXES = ("EAD_doc_", "EAD_pic_", "EAD_media_")
@@ -422,7 +423,7 @@ class _Reading:
         if header and header.create_date and not _CREATEDATE.match(header.create_date.strip()):
             self.ctx.report(CREATEDATE_FORM, path=root.path, value=header.create_date)
         for doc in self.reps.values():
-            if doc.objid and not _OBJID.match(doc.objid.upper()):
+            if doc.objid and not _REP_OBJID.match(doc.objid):
                 self.ctx.report(REP_OBJID, path=doc.path, value=doc.objid)
             rep_header = doc.header
             if rep_header and rep_header.create_date and not _CREATEDATE.match(rep_header.create_date.strip()):

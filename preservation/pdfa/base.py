@@ -34,7 +34,7 @@ class Flavour:
         if match is None:
             raise ValueError(f"not a PDF/A flavour: {text!r}")
         part, level = int(match.group(1)), match.group(2).lower()
-        if part in (1, 2, 3) and level not in ("a", "b", "u") or part == 1 and level == "u":
+        if (part in (1, 2, 3) and level not in ("a", "b", "u")) or (part == 1 and level == "u"):
             raise ValueError(f"not a PDF/A flavour: {text!r}")
         if part == 4 and level not in ("", "e", "f"):
             raise ValueError(f"not a PDF/A flavour: {text!r}")

@@ -104,8 +104,8 @@ def check_and_run_engine(
     usage = content.walk(pdf, has_output_intent=_has_output_intent(pdf), part=part)
     if forms.has_interactive_parts(pdf):
         prepared = forms.prepare(pdf, path, part)
-        for violation in prepared.violations:
-            sink.deny(violation.rule_id, violation.where, violation.message)
+        for form_violation in prepared.violations:
+            sink.deny(form_violation.rule_id, form_violation.where, form_violation.message)
         for doubt in prepared.doubts:
             sink.unsure(doubt)
     usage.drawn_forms |= special.proxy_tiling_patterns(pdf, usage)
@@ -262,8 +262,8 @@ def _patterns_and_shadings(t: _Triage, sink: Sink) -> None:
 
 
 def _separation_and_devicen(t: _Triage, sink: Sink) -> None:
-    if t.take(lambda f: f.rule == "pikepdf:colour-space" and re.search(r"/(Separation|DeviceN) colour spaces", f.message)
-              is not None):
+    special_colour = re.compile(r"/(Separation|DeviceN) colour spaces")
+    if t.take(lambda f: f.rule == "pikepdf:colour-space" and special_colour.search(f.message) is not None):
         _deny_all(sink, special.special_spaces(t.usage(), t.part, special.output_intent_colour(t.pdf)))
 
 

@@ -33,7 +33,9 @@ STROKE_PAINT = frozenset({"S", "s", "B", "B*", "b", "b*"})
 TEXT_SHOW = frozenset({"Tj", "TJ", "'", '"'})
 _FILL_MODES = frozenset({0, 2, 4, 6})
 _STROKE_MODES = frozenset({1, 2, 5, 6})
-_DEVICE = {"/DeviceGray": "gray", "/DeviceRGB": "rgb", "/DeviceCMYK": "cmyk", "/G": "gray", "/RGB": "rgb", "/CMYK": "cmyk"}
+_DEVICE = {
+    "/DeviceGray": "gray", "/DeviceRGB": "rgb", "/DeviceCMYK": "cmyk", "/G": "gray", "/RGB": "rgb", "/CMYK": "cmyk",
+}
 _DEFAULTS = {"gray": "/DefaultGray", "rgb": "/DefaultRGB", "cmyk": "/DefaultCMYK"}
 
 
@@ -157,9 +159,7 @@ class Walker:
             where = f"page {index + 1}"
             self._transparent = False
             resources = _page_resources(page.obj)
-            contents = page.obj.get("/Contents")
-            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-            streams = [s for s in streams if isinstance(s, pikepdf.Stream)]
+            streams = _content_streams(page.obj)
             if streams:
                 self._run_streams(streams, resources, State(), 0, f"{where} content")
             for annot in _annotations(page.obj):
@@ -267,7 +267,9 @@ class Walker:
 
     # --- painting ------------------------------------------------------------------
 
-    def _paint(self, colour: Colour, which: str, state: State, resources: pikepdf.Dictionary | None, where: str) -> None:
+    def _paint(
+        self, colour: Colour, which: str, state: State, resources: pikepdf.Dictionary | None, where: str
+    ) -> None:
         if colour.kind == "implicit-gray" and not self.has_output_intent and not _has_default(resources, "gray"):
             self._event(
                 "implicit-gray", where,
@@ -306,7 +308,8 @@ class Walker:
                 self.usage.painted_images.add(key)
             if isinstance(xobject.get("/SMask"), pikepdf.Stream) or _int(xobject.get("/SMaskInData"), 0) > 0:
                 self._transparent = True
-            if xobject.get("/ImageMask") is True or _int(xobject.get("/ImageMask"), 0) == 1:
+            mask = xobject.get("/ImageMask")
+            if isinstance(mask, bool) and mask:
                 self._paint(state.fill, "fill", state, resources, where)
             else:
                 colour = self._colour_space(xobject.get("/ColorSpace"), resources, where) if "/ColorSpace" in xobject \
@@ -504,6 +507,12 @@ def _page_resources(page: pikepdf.Dictionary) -> pikepdf.Dictionary | None:
             return resources
         node = node.get("/Parent")
     return None
+
+
+def _content_streams(page: pikepdf.Dictionary) -> list[pikepdf.Stream]:
+    contents = page.get("/Contents")
+    items: list[Any] = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    return [item for item in items if isinstance(item, pikepdf.Stream)]
 
 
 def _annotations(page: pikepdf.Dictionary) -> list[pikepdf.Dictionary]:

@@ -95,7 +95,7 @@ class _Checker:
         if not isinstance(form, pikepdf.Dictionary):
             return
         where = _where(form)
-        if form.get("/NeedAppearances") is True:
+        if _is_true(form.get("/NeedAppearances")):
             self.deny("6.9-1", "6.4.1-3", where, "the interactive form sets NeedAppearances to true")
         if "/XFA" in form and self.part != 1:
             self.deny(None, "6.4.2-1", where, "the interactive form contains XFA")
@@ -227,6 +227,11 @@ class _Checker:
             self.deny(None, "6.4.3-3", where, f"the PKCS#7 object has {signers} SignerInfo entries, not one")
 
 
+def _is_true(value: object) -> bool:
+    """A PDF boolean true (pikepdf's default, implicit conversion gives Python booleans)."""
+    return isinstance(value, bool) and value
+
+
 def _has_area(rect: Any) -> bool:
     if not isinstance(rect, pikepdf.Array) or len(rect) != 4:
         return True
@@ -269,11 +274,11 @@ def _byte_range_covers(path: Path, byte_range: list[int]) -> bool:
 def _pkcs7_facts(der: bytes) -> tuple[int | None, bool]:
     """(number of SignerInfos, whether the first signer's certificate is included)."""
     try:
-        from asn1crypto import cms
+        from asn1crypto import cms  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - asn1crypto comes with pyHanko
         return None, False
     try:
-        info = cms.ContentInfo.load(der.rstrip(b"\x00"))
+        info = cms.ContentInfo.load(_der_object(der))
         if info["content_type"].native != "signed_data":
             return None, False
         signed = info["content"]
@@ -286,6 +291,20 @@ def _pkcs7_facts(der: bytes) -> tuple[int | None, bool]:
         return len(signer_infos), present
     except (ValueError, TypeError, KeyError):
         return None, False
+
+
+def _der_object(data: bytes) -> bytes:
+    """The DER object at the start of /Contents (the rest is zero padding)."""
+    if len(data) < 2:
+        return data
+    first = data[1]
+    if first < 0x80:
+        return data[: 2 + first]
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(data) < 2 + count:
+        return data
+    length = int.from_bytes(data[2 : 2 + count], "big")
+    return data[: 2 + count + length]
 
 
 def _matches(certificate: Any, sid: Any) -> bool:
@@ -321,7 +340,10 @@ def prepare(pdf: pikepdf.Pdf, path: Path, part: int) -> Prepared:
 def _take_out_widgets(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, streams: list[pikepdf.Stream], index: int) -> None:
     annots = page.get("/Annots")
     if isinstance(annots, pikepdf.Array):
-        kept = [a for a in annots if not (isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") == pikepdf.Name.Widget)]
+        kept = [
+            a for a in annots
+            if not (isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") == pikepdf.Name.Widget)
+        ]
         page["/Annots"] = pikepdf.Array(kept)
     if not streams:
         return

@@ -96,12 +96,11 @@ def keep_only_pdfa_output_intents(pdf: pikepdf.Pdf, part: int) -> list[Violation
     intents = pdf.Root.get("/OutputIntents")
     if not isinstance(intents, pikepdf.Array):
         return []
-    profiles = {
-        intent.get("/DestOutputProfile").objgen
-        for intent in intents
-        if isinstance(intent, pikepdf.Dictionary) and isinstance(intent.get("/DestOutputProfile"), pikepdf.Stream)
-        and intent.get("/DestOutputProfile").is_indirect
-    }
+    profiles: set[tuple[int, int]] = set()
+    for intent in intents:
+        profile = intent.get("/DestOutputProfile") if isinstance(intent, pikepdf.Dictionary) else None
+        if isinstance(profile, pikepdf.Stream) and profile.is_indirect:
+            profiles.add(profile.objgen)
     others = [i for i in intents if isinstance(i, pikepdf.Dictionary) and i.get("/S") != pikepdf.Name.GTS_PDFA1]
     if not others:
         return []
@@ -185,7 +184,10 @@ def _check_colorants(
     attributes = array[4] if len(array) > 4 and isinstance(array[4], pikepdf.Dictionary) else None
     colorants = attributes.get("/Colorants") if attributes is not None else None
     colorants = colorants if isinstance(colorants, pikepdf.Dictionary) else pikepdf.Dictionary()
-    spot = [n for n in names if isinstance(n, pikepdf.Name) and n not in _PROCESS_COLOURANTS and n != pikepdf.Name("/None")]
+    spot = [
+        n for n in names
+        if isinstance(n, pikepdf.Name) and n not in _PROCESS_COLOURANTS and n != pikepdf.Name("/None")
+    ]
     missing = [_name_key(n) for n in spot if n not in colorants]
     if missing:
         violations.append(Violation(
@@ -241,8 +243,8 @@ def _same(a: Any, b: Any, depth: int = 0) -> bool:
 
 
 def _same_dict(a: Any, b: Any, depth: int, ignore: tuple[str, ...] = ()) -> bool:
-    keys_a = {k for k in a.keys() if k not in ignore}
-    keys_b = {k for k in b.keys() if k not in ignore}
+    keys_a = {k for k in a if k not in ignore}
+    keys_b = {k for k in b if k not in ignore}
     return keys_a == keys_b and all(_same(a.get(k), b.get(k), depth + 1) for k in keys_a)
 
 
@@ -337,14 +339,13 @@ def object_metadata(
 def actions(action: Any, part: int) -> list[Violation]:
     """An action dictionary and its /Next chain (ISO 19005-1 6.6.1, -2 6.5.1)."""
     violations: list[Violation] = []
-    pending = [action]
+    if not isinstance(action, pikepdf.Dictionary):
+        return violations  # an /OpenAction array is a destination, not an action
+    pending: list[Any] = [action]
     seen: set[tuple[int, int]] = set()
     allowed = _ALLOWED_ACTIONS_1 if part == 1 else _ALLOWED_ACTIONS_23
     while pending and len(seen) < 1000:
         current = pending.pop()
-        if isinstance(current, pikepdf.Array):
-            pending.extend(current)
-            continue
         if not isinstance(current, pikepdf.Dictionary):
             continue
         if current.is_indirect:
@@ -361,8 +362,11 @@ def actions(action: Any, part: int) -> list[Violation]:
             rule = _rule(part, "6.6.1-2", "6.5.1-2")
             assert rule is not None
             violations.append(Violation(rule, where, f"named action {current.get('/N')} is not permitted"))
-        if "/Next" in current:
-            pending.append(current.get("/Next"))
+        following = current.get("/Next")
+        if isinstance(following, pikepdf.Array):
+            pending.extend(following)
+        elif following is not None:
+            pending.append(following)
     return violations
 
 
@@ -461,7 +465,9 @@ def _jp2_facts(data: bytes) -> tuple[int, list[int], list[tuple[int, int, int, i
                 bpcc = True
             elif sub == b"colr" and s_end - s_start >= 3:
                 method, precedence, approx = data[s_start], data[s_start + 1], data[s_start + 2]
-                enum = struct.unpack(">I", data[s_start + 3 : s_start + 7])[0] if method == 1 and s_end - s_start >= 7 else None
+                enum = None
+                if method == 1 and s_end - s_start >= 7:
+                    enum = struct.unpack(">I", data[s_start + 3 : s_start + 7])[0]
                 colr.append((method, precedence, approx, enum))
     if channels == 0:
         return None
@@ -501,7 +507,8 @@ def embedded_files(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[p
         if "/F" not in spec or "/UF" not in spec:
             violations.append(Violation("6.8-2", where, "the file specification of an embedded file lacks /F or /UF"))
         ef = spec.get("/EF")
-        streams = [s for s in ef.values() if isinstance(s, pikepdf.Stream)] if isinstance(ef, pikepdf.Dictionary) else []
+        streams = [s for s in ef.values() if isinstance(s, pikepdf.Stream)] \
+            if isinstance(ef, pikepdf.Dictionary) else []
         if part == 2:
             nested.extend(streams)
             continue
@@ -563,7 +570,9 @@ def optional_content(pdf: pikepdf.Pdf, part: int) -> list[Violation]:
         if isinstance(order, pikepdf.Array):
             listed = set(_flatten_groups(order))
             if all_groups - listed:
-                violations.append(Violation("6.9-3", _where(config), "/Order does not list every optional content group"))
+                violations.append(
+                    Violation("6.9-3", _where(config), "/Order does not list every optional content group")
+                )
         if "/AS" in config:
             violations.append(Violation("6.9-4", _where(config), "an optional content configuration has /AS"))
     if len(names) != len(set(names)):

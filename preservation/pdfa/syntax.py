@@ -106,7 +106,9 @@ class _Checker:
         while offset is not None and offset not in seen and len(seen) < _MAX_XREF_SECTIONS:
             seen.add(offset)
             if offset >= self.size:
-                self.deny("6.1.4-1", "6.1.4-1", "trailer", f"startxref/Prev offset {offset} is past the end of the file")
+                self.deny(
+                    "6.1.4-1", "6.1.4-1", "trailer", f"startxref/Prev offset {offset} is past the end of the file"
+                )
                 return
             if bytes(self.data[offset : offset + 4]) == b"xref":
                 offset = self._xref_table(offset)
@@ -222,7 +224,7 @@ class _Checker:
 
 def _in_file_objects(pdf: pikepdf.Pdf) -> Iterator[tuple[tuple[int, int], int]]:
     for key, entry in pdf.get_xref_table().items():
-        if entry.type == 1:
+        if entry.type == 1 and entry.offset is not None:
             yield key, int(entry.offset)
 
 

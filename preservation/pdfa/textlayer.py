@@ -196,10 +196,7 @@ class _PageWalker:
 
 def _shows_something(op: str, operands: list[Any]) -> bool:
     values = operands[-1:] if op in ("Tj", "'", '"') else list(operands[0]) if operands and op == "TJ" else []
-    for value in values:
-        if isinstance(value, pikepdf.String) and len(bytes(value)) > 0:
-            return True
-    return False
+    return any(isinstance(value, pikepdf.String) and len(bytes(value)) > 0 for value in values)
 
 
 def analyse(pdf: pikepdf.Pdf) -> ScanAnalysis:
@@ -207,8 +204,8 @@ def analyse(pdf: pikepdf.Pdf) -> ScanAnalysis:
     for index, page in enumerate(pdf.pages):
         scan = PageScan(index, _page_area(page))
         contents = page.obj.get("/Contents")
-        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-        streams = [s for s in streams if isinstance(s, pikepdf.Stream)]
+        items: list[Any] = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        streams = [item for item in items if isinstance(item, pikepdf.Stream)]
         if streams:
             _PageWalker(scan).run(streams, page.resources, IDENTITY, 0)
         pages.append(scan)

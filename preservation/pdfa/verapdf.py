@@ -36,7 +36,7 @@ from lxml import etree
 from archive_core.settings import Limits, Settings
 from archive_core.xmlsafe import XmlError, parse_xml
 from preservation.pdfa import catalogue, xmp
-from preservation.pdfa.base import FailedRule, Flavour, PdfaReport, PdfaValidator, Verdict, parse_rule_id
+from preservation.pdfa.base import FailedRule, Flavour, PdfaReport, PdfaValidator, Verdict
 from preservation.pdfa.builtin import BuiltinPdfaValidator
 
 log = logging.getLogger(__name__)
@@ -187,8 +187,8 @@ def _job(job: etree._Element) -> JobResult:
         verdict = "fail"
     else:
         verdict = "unknown"
-    problem = None if end_status == "normal" else f"veraPDF job ended with status {end_status}"
-    return JobResult(name, verdict, profile, failed, problem)
+    ended = None if end_status == "normal" else f"veraPDF job ended with status {end_status}"
+    return JobResult(name, verdict, profile, failed, ended)
 
 
 def parse_report(data: bytes) -> ParsedReport:
@@ -199,11 +199,12 @@ def parse_report(data: bytes) -> ParsedReport:
         raise ValueError(f"not a veraPDF report: {exc.finding.message_en}") from exc
     version = "unknown"
     for details in root.iter():
-        if isinstance(details.tag, str) and _local(details.tag) == "releaseDetails":
-            if details.get("id") in ("core", "gui", "cli") and details.get("version"):
-                version = details.get("version") or version
-                if details.get("id") == "core":
-                    break
+        tag = details.tag
+        if isinstance(tag, str) and _local(tag) == "releaseDetails" and details.get("version") \
+                and details.get("id") in ("core", "gui", "cli"):
+            version = details.get("version") or version
+            if details.get("id") == "core":
+                break
     if _local(root.tag) in ("validationReport", "validationResult"):
         wrapper = etree.Element("job")
         wrapper.append(root)
@@ -263,8 +264,9 @@ class VeraPdfValidator:
                 pass
         if self.url:
             try:
-                with urllib.request.urlopen(f"{self.url}/api/info", timeout=10) as answer:  # noqa: S310
-                    return answer.read(4096).decode("utf-8", "replace").strip()[:200]
+                with urllib.request.urlopen(f"{self.url}/api/info", timeout=10) as answer:
+                    text: str = answer.read(4096).decode("utf-8", "replace")
+                    return text.strip()[:200]
             except (urllib.error.URLError, OSError, ValueError):
                 pass
         return "unknown"
@@ -336,7 +338,7 @@ class VeraPdfValidator:
         profile = Flavour.parse(flavour).code if flavour else "auto"
         for path in batch:
             body, boundary, length = _multipart(path)
-            request = urllib.request.Request(  # noqa: S310 - operator-configured URL
+            request = urllib.request.Request(
                 f"{self.url}/api/validate/{profile}",
                 data=body,
                 method="POST",
@@ -347,7 +349,7 @@ class VeraPdfValidator:
                 },
             )
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:
                     data = answer.read()
             except (urllib.error.URLError, OSError) as exc:
                 raise VeraPdfUnavailable(f"veraPDF server {self.url} failed: {exc}") from exc
@@ -419,7 +421,3 @@ def make_validator(settings: Settings) -> PdfaValidator:
     cli = shutil.which(settings.pdfa.verapdf_cli or "verapdf")
     return VeraPdfValidator(cli=cli)
 
-
-def rule_ids(report: PdfaReport) -> list[str]:
-    """`6.2.11.4.1-1` … of a report (handy in tests and messages)."""
-    return [rule.rule_id for rule in report.failed_rules if parse_rule_id(rule.rule_id)]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Literal
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -247,7 +247,7 @@ def _resource_value(node: XNode, child: etree._Element) -> XNode:
     return _fix_value_form(node)
 
 
-def _empty_property(node: XNode, element: etree._Element, attributes: Mapping[object, object]) -> XNode:
+def _empty_property(node: XNode, element: etree._Element, attributes: Mapping[Any, Any]) -> XNode:
     resource = attributes.get(f"{_RDF}resource")
     value = attributes.get(f"{_RDF}value")
     rest = {k: v for k, v in attributes.items() if k not in (f"{_RDF}resource", f"{_RDF}value")}
@@ -465,7 +465,9 @@ def check_packet(
             is_predefined = value_type is not None
         label = f"{node.prefix}:{node.name}"
         if value_type is None:
-            deny("6.7.9-2", "6.6.2.3.1-1", f"XMP property {label} ({node.namespace}) is neither predefined nor described")
+            deny(
+                "6.7.9-2", "6.6.2.3.1-1", f"XMP property {label} ({node.namespace}) is neither predefined nor described"
+            )
             continue
         if not checker.matches_property(node, value_type, is_predefined):
             deny("6.7.9-3", "6.6.2.3.1-2", f"XMP property {label} does not have the value type {value_type}")
@@ -584,14 +586,14 @@ def _check_fields(
         if child.namespace != namespace or child.name not in allowed:
             deny("6.7.8-1", "6.6.2.3.2-1", f"undefined field {child.prefix}:{child.name} in an extension schema entry")
     for name, (form, p1, p23) in tests.items():
-        child = node.field(namespace, name)
+        value = node.field(namespace, name)
         optional = form.startswith("optional")
-        if child is None:
+        if value is None:
             if not optional:
                 deny(p1, p23, f"{prefix}:{name} is missing from an extension schema entry")
             continue
-        good_form = child.kind == "seq" if form.endswith("seq") else child.kind == "simple"
-        if not good_form or child.prefix != prefix:
+        good_form = value.kind == "seq" if form.endswith("seq") else value.kind == "simple"
+        if not good_form or value.prefix != prefix:
             deny(p1, p23, f"{prefix}:{name} has the wrong form or is not written with the prefix {prefix}")
 
 
@@ -626,7 +628,9 @@ def _check_schema(node: XNode, part: int, checker: TypeChecker, definitions: Def
             deny("6.7.8-9", "6.6.2.3.3-8", f"extension property value type {value_type!r} is not defined")
         category = _text_field(prop, S.NS_PDFA_PROPERTY, "category")
         if category is not None and category not in ("external", "internal"):
-            deny("6.7.8-10", "6.6.2.3.3-9", f"extension property category {category!r} is neither external nor internal")
+            deny(
+                "6.7.8-10", "6.6.2.3.3-9", f"extension property category {category!r} is neither external nor internal"
+            )
         name = _text_field(prop, S.NS_PDFA_PROPERTY, "name")
         if namespace and name and value_type:
             definitions.properties[namespace, name] = value_type
@@ -741,7 +745,7 @@ def _build(match: re.Match[str], tz: str | None) -> tuple[datetime | None, bool]
     try:
         zone: timezone | None = None
         if tz == "Z":
-            zone = timezone.utc
+            zone = UTC
         elif tz:
             sign = -1 if tz[0] == "-" else 1
             hours = int(tz[1:3])
@@ -749,7 +753,7 @@ def _build(match: re.Match[str], tz: str | None) -> tuple[datetime | None, bool]
             zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
         moment = datetime(
             number("y", 1), number("mo", 1), number("d", 1), number("h", 0), number("mi", 0), number("s", 0),
-            tzinfo=zone or timezone.utc,
+            tzinfo=zone or UTC,
         )
     except ValueError:
         return None, False
