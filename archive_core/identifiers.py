@@ -167,6 +167,7 @@ _QCVN = re.compile(r"(\d{3})\.(\d{2})\.(\d{2})\.([A-Z]\d{2})")
 _SHORT_LOWER = re.compile(r"\d{2,3}")
 _FONDS = re.compile(r"[A-Za-z0-9_\-]{1,30}")
 _NOTATION_BLOCK = re.compile(r"[0-9A-Za-zĐđ\-_/]+")
+_WHITESPACE = re.compile(r"\s")
 
 
 def _current_year(today: date | None) -> int:
@@ -176,7 +177,7 @@ def _current_year(today: date | None) -> int:
 def _check_text(s: str, what_vi: str, what_en: str) -> str:
     if not isinstance(s, str) or not s:
         raise IdentifierError(f"{what_vi} trống", f"{what_en} is empty")
-    if s != s.strip() or any(ch.isspace() for ch in s):
+    if _WHITESPACE.search(s):
         raise IdentifierError(f"{what_vi} chứa khoảng trắng", f"{what_en} contains white space")
     return s
 
@@ -287,8 +288,12 @@ def _prefix_agency(prefix: str) -> AgencyCode:
         raise
 
 
+@lru_cache(maxsize=4096)
 def parse_file_code(s: str, today: date | None = None) -> FileCode:
-    """Mã hồ sơ: `000.06.16.G09.2010.01.TH`, `H49.64.33.2001.160`."""
+    """Mã hồ sơ: `000.06.16.G09.2010.01.TH`, `H49.64.33.2001.160`.
+
+    Cached: every document of a dossier repeats its file code (results are frozen).
+    """
     _check_text(s, "Mã hồ sơ", "File code")
     prefix, year, rest = _split_at_year(s, today, "Mã hồ sơ", "File code")
     try:

@@ -330,10 +330,19 @@ def _strategies(src: Path, settings: Settings, digitised: bool) -> list[str]:
     if suffix in OFFICE_EXTENSIONS:
         return ["libreoffice"]
     plan = []
-    if digitised and settings.pdfa.ocr:
+    if digitised and settings.pdfa.ocr and _lacks_text_layer(src):
         plan.append("ocr")
     plan += ["pikepdf", "ghostscript"]
     return plan
+
+
+def _lacks_text_layer(src: Path) -> bool:
+    from preservation.pdfa import textlayer
+
+    try:
+        return bool(textlayer.analyse_file(src).pages_without_text)
+    except (pikepdf.PdfError, OSError, ValueError):
+        return False
 
 
 def _convert(strategy: str, src: Path, out: Path, work: Path) -> str:

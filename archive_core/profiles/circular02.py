@@ -20,7 +20,7 @@ become coded findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -37,6 +37,7 @@ from archive_core.codes import (
 )
 from archive_core.findings import CheckContext, Severity, declare
 from archive_core.model import Document, DocumentKind, Dossier, DossierKind, FileRef, Fonds
+from archive_core.profiles.xmlutil import element_text, field_children, local_name
 
 NS = "urn:earchive:circular02:2019"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "circular02.xsd"
@@ -75,31 +76,6 @@ NESTED_CONTENT = declare(
 )
 
 PROFILE_LABEL = "Thông tư 02/2019/TT-BNV"
-
-# ---------------------------------------------------------------- shared XML helpers
-
-
-def local_name(element: etree._Element) -> str:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return etree.QName(element).localname
-    return tag.rpartition("}")[2]
-
-
-def element_text(element: etree._Element) -> str | None:
-    """The element's text without surrounding white space; None when empty."""
-    if len(element) == 0:
-        text = element.text or ""
-    else:
-        text = "".join(t for t in element.itertext() if isinstance(t, str))
-    text = text.strip(" \t\r\n")
-    return text or None
-
-
-def field_children(root: etree._Element) -> Iterable[etree._Element]:
-    """Child elements (comments and processing instructions skipped)."""
-    return (child for child in root if isinstance(child.tag, str))
-
 
 class FieldCollector:
     """Collects field values from XML children, reporting duplicates and nested content."""

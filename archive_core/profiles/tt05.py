@@ -52,11 +52,10 @@ from archive_core.profiles.circular02 import (
     UNKNOWN_ELEMENT,
     WRONG_ROOT,
     FieldCollector,
-    field_children,
-    local_name,
     serialize,
     set_values,
 )
+from archive_core.profiles.xmlutil import field_children, local_name
 from archive_core.settings import Limits
 from archive_core.xmlsafe import parse_xml
 

@@ -654,8 +654,14 @@ def _check_sequences(target: _Target, ctx: CheckContext) -> None:
 # ---------------------------------------------------------------- text quality
 
 
-def _text_fields(cls: type[Any]) -> list[str]:
-    return [f.name for f in fields(cls) if f.type in ("str | None", str | None)]
+_TEXT_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _text_fields(cls: type[Any]) -> tuple[str, ...]:
+    names = _TEXT_FIELDS.get(cls)
+    if names is None:
+        names = _TEXT_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.type in ("str | None", str | None))
+    return names
 
 
 def _check_text_of(target: _Target, cls: type[Any], specs: Sequence[FieldSpec], run: _Run) -> None:

@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from archive_core.findings import CheckContext, Severity, declare
+from archive_core.profiles.xmlutil import local_name
 
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -678,7 +679,7 @@ class _Parser:
     def amd_sec(self, element: etree._Element) -> AmdSec:
         amd = AmdSec(id=element.get("ID"), line=line_of(element))
         for child in element:
-            local = etree.QName(child).localname if isinstance(child.tag, str) else ""
+            local = local_name(child) if isinstance(child.tag, str) else ""
             if child.tag == self.tag(local) and local in AMD_KINDS:
                 amd.sections.append(self.md_section(child, local))
         return amd
@@ -802,7 +803,7 @@ class _Parser:
             if value in doc.ids:
                 doc.duplicate_ids.append(value)
             else:
-                doc.ids[value] = etree.QName(element).localname
+                doc.ids[value] = local_name(element)
 
     def report_summaries(self) -> None:
         if self.ctx is None:

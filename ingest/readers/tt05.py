@@ -40,6 +40,7 @@ from archive_core.model import Document, Dossier, DossierKind, FileRef, FileRole
 from archive_core.premis import Agent as PremisAgent
 from archive_core.premis import EventType, Outcome, event
 from archive_core.profiles.tt05 import EXTENSION_PATH, apply_extension, document_from_ead, dossier_from_ead
+from archive_core.profiles.xmlutil import local_name
 from archive_core.settings import Settings
 from archive_core.xmlsafe import XmlError, parse_xml
 from ingest.checks.csip import (
@@ -289,7 +290,7 @@ class _Reading:
             return None
 
     def _looks_tt05(self, *, ead_known: bool = True) -> bool:
-        if ead_known and self.ead_root is not None and etree.QName(self.ead_root).localname == "simpledc":
+        if ead_known and self.ead_root is not None and local_name(self.ead_root) == "simpledc":
             return True
         if any(_DOC_METADATA.match(posixpath.basename(p)) for p in self._rep_descriptive_files()):
             return True
@@ -639,9 +640,9 @@ class _Reading:
             return
         declared = {str(el.get("name")) for el in schema.iter(f"{{{XSD_NS}}}element") if el.get("name")}
         used = {
-            etree.QName(child).localname
+            local_name(child)
             for root in self.doc_roots.values()
-            if etree.QName(root).localname == "simpledc"
+            if local_name(root) == "simpledc"
             for child in root
             if isinstance(child.tag, str)
         }

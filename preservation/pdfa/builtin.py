@@ -83,7 +83,9 @@ class BuiltinPdfaValidator:
 
     def validate(self, path: Path, flavour: str | None = None) -> PdfaReport:
         started = time.perf_counter()
-        report = self._validate(Path(path), flavour)
+        # Our checks read PDF scalars as Python values; pin the (thread-local) conversion mode.
+        with pikepdf.implicit_conversion():
+            report = self._validate(Path(path), flavour)
         report.duration_seconds = time.perf_counter() - started
         return report
 

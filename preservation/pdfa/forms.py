@@ -272,48 +272,96 @@ def _byte_range_covers(path: Path, byte_range: list[int]) -> bool:
 
 
 def _pkcs7_facts(der: bytes) -> tuple[int | None, bool]:
-    """(number of SignerInfos, whether the first signer's certificate is included)."""
+    """(number of SignerInfos, whether the first signer's certificate is included).
+
+    A small DER reader of its own: asn1crypto caches its OID name tables on first
+    use, and using it before pyHanko has registered its own types breaks pyHanko."""
     try:
-        from asn1crypto import cms  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - asn1crypto comes with pyHanko
-        return None, False
-    try:
-        info = cms.ContentInfo.load(_der_object(der))
-        if info["content_type"].native != "signed_data":
-            return None, False
-        signed = info["content"]
-        signer_infos = list(signed["signer_infos"])
-        certificates = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
-        if not signer_infos:
-            return 0, False
-        sid = signer_infos[0]["sid"]
-        present = any(_matches(certificate, sid) for certificate in certificates)
-        return len(signer_infos), present
-    except (ValueError, TypeError, KeyError):
+        return _signed_data_facts(der)
+    except (IndexError, ValueError):
         return None, False
 
 
-def _der_object(data: bytes) -> bytes:
-    """The DER object at the start of /Contents (the rest is zero padding)."""
-    if len(data) < 2:
-        return data
-    first = data[1]
-    if first < 0x80:
-        return data[: 2 + first]
-    count = first & 0x7F
-    if count == 0 or count > 4 or len(data) < 2 + count:
-        return data
-    length = int.from_bytes(data[2 : 2 + count], "big")
-    return data[: 2 + count + length]
+_OID_SIGNED_DATA = bytes.fromhex("2a864886f70d010702")
+_OID_SUBJECT_KEY_ID = bytes.fromhex("551d0e")
 
 
-def _matches(certificate: Any, sid: Any) -> bool:
-    if sid.name == "issuer_and_serial_number":
-        value = sid.chosen
+def _tlv(data: bytes, position: int) -> tuple[int, int, int, int]:
+    """(tag, start of value, end of value, start of the element) at `position`."""
+    tag = data[position]
+    length = data[position + 1]
+    start = position + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    end = start + length
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return tag, start, end, position
+
+
+def _items(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    items = []
+    position = start
+    while position < end:
+        item = _tlv(data, position)
+        items.append(item)
+        position = item[2]
+    return items
+
+
+def _signed_data_facts(der: bytes) -> tuple[int | None, bool]:
+    tag, start, end, _ = _tlv(der, 0)
+    content_type, content = _items(der, start, end)[:2]
+    if tag != 0x30 or der[content_type[1] : content_type[2]] != _OID_SIGNED_DATA or content[0] != 0xA0:
+        return None, False
+    (signed,) = _items(der, content[1], content[2])[:1]
+    fields = _items(der, signed[1], signed[2])
+    certificates = [f for f in fields if f[0] == 0xA0]
+    signer_sets = [f for f in fields if f[0] == 0x31][1:]  # the first SET is digestAlgorithms
+    if not signer_sets:
+        return None, False
+    signers = _items(der, signer_sets[-1][1], signer_sets[-1][2])
+    if not signers:
+        return 0, False
+    sid = _items(der, signers[0][1], signers[0][2])[1]
+    certs = _items(der, certificates[0][1], certificates[0][2]) if certificates else []
+    present = any(_certificate_matches(der, cert, sid) for cert in certs if cert[0] == 0x30)
+    return len(signers), present
+
+
+def _certificate_matches(der: bytes, certificate: tuple[int, int, int, int], sid: tuple[int, int, int, int]) -> bool:
+    tbs = _items(der, certificate[1], certificate[2])[0]
+    parts = _items(der, tbs[1], tbs[2])
+    if parts and parts[0][0] == 0xA0:
+        parts = parts[1:]  # explicit version
+    serial, issuer = parts[0], parts[2]
+    if sid[0] == 0x30:  # issuerAndSerialNumber
+        wanted_issuer, wanted_serial = _items(der, sid[1], sid[2])[:2]
         return bool(
-            certificate.issuer == value["issuer"] and certificate.serial_number == value["serial_number"].native
+            der[wanted_issuer[3] : wanted_issuer[2]] == der[issuer[3] : issuer[2]]
+            and der[wanted_serial[1] : wanted_serial[2]] == der[serial[1] : serial[2]]
         )
-    return bool(certificate.key_identifier == sid.chosen.native)
+    if sid[0] == 0x80:  # subjectKeyIdentifier
+        return der[sid[1] : sid[2]] in _key_identifiers(der, parts)
+    return False
+
+
+def _key_identifiers(der: bytes, parts: list[tuple[int, int, int, int]]) -> list[bytes]:
+    found = []
+    for part in parts:
+        if part[0] != 0xA3:
+            continue
+        (extensions,) = _items(der, part[1], part[2])[:1]
+        for extension in _items(der, extensions[1], extensions[2]):
+            values = _items(der, extension[1], extension[2])
+            if der[values[0][1] : values[0][2]] == _OID_SUBJECT_KEY_ID:
+                inner = _tlv(der, values[-1][1])
+                found.append(der[inner[1] : inner[2]])
+    return found
 
 
 def prepare(pdf: pikepdf.Pdf, path: Path, part: int) -> Prepared:
