@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from archive_core.logging import configure_logging
 from archive_core.settings import Settings, load_settings
+from archive_core.timeutil import VN_TZ
 
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 
@@ -93,6 +95,56 @@ def check(ctx: click.Context, package: Path, as_json: bool, no_progress: bool) -
     ctx.exit(result.exit_code)
 
 
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--at", "at", help="Validation time, ISO 8601 (default: now; +07:00 when no zone is given).")
+@click.option("--trust", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Trust anchors folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output is a Vietnamese summary).")
+@click.pass_context
+def signatures(ctx: click.Context, file: Path, at: str | None, trust: Path | None, as_json: bool) -> None:
+    """Validate the digital signatures of one PDF (R-CK-4)."""
+    from ingest.pdfsig.cli import signatures_json
+
+    report = signatures_json(file, at=_parse_time(at), trust_dir=trust, settings=_settings(ctx))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Tệp: {report['file']}  (SHA-256 {report['sha256']})")
+    if not report["signatures"]:
+        click.echo("Không có chữ ký số: văn bản chỉ có giá trị tham khảo.")
+    for number, sig in enumerate(report["signatures"], start=1):
+        click.echo(f"  Chữ ký {number}: {sig['message_vi']}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--flavour", help="PDF/A flavour to check (1b, 2b, 3b); default: the one the file claims.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output is a Vietnamese summary).")
+@click.pass_context
+def pdfa(ctx: click.Context, file: Path, flavour: str | None, as_json: bool) -> None:
+    """Check the PDF/A conformance of one PDF (R-CK-3)."""
+    from preservation.pdfa.cli import pdfa_json
+
+    report = pdfa_json(file, flavour=flavour, settings=_settings(ctx))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    verdicts = {"pass": "Đạt", "fail": "Không đạt", "unknown": "Chưa xác định"}
+    click.echo(f"Tệp: {file}  —  khai báo PDF/A: {report['claimed'] or 'không'}")
+    tool = report["validator"]
+    tool_label = f"{tool['name']} {tool['version']}" if isinstance(tool, dict) else str(tool)
+    click.echo(f"Kết quả: {verdicts.get(report['verdict'], report['verdict'])} ({tool_label})")
+    for rule in report["failed_rules"]:
+        click.echo(f"  - Điều {rule.get('clause')}: {rule.get('description_vi') or rule.get('description')}")
+
+
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Where to write the packages.")
 @click.pass_context
@@ -118,8 +170,14 @@ def run(ctx: click.Context, as_json: bool) -> None:
     settings = _settings(ctx)
     target = settings.home / "demo"
     target.mkdir(parents=True, exist_ok=True)
+    pki = target / "test-pki"
+    packages = build_demo_set(target, pki_dir=pki)
+    if settings.signatures.trust_dir is None and not settings.trust_dir.exists():
+        settings.signatures.trust_dir = pki / "anchors"
+        click.echo("Chú ý: dữ liệu mẫu được ký bằng hệ thống chứng thư THỬ NGHIỆM; chứng thư gốc thử nghiệm "
+                   f"được dùng làm gốc tin cậy cho lần chạy này ({pki / 'anchors'}).", err=True)
     summary = []
-    for package in build_demo_set(target):
+    for package in packages:
         result = check_package(package, settings)
         summary.append((package.name, result.verdict.label_vi, result.exit_code))
         if as_json:

@@ -20,7 +20,7 @@ import io
 import os
 import struct
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -113,9 +113,12 @@ class _ReaderBase(io.RawIOBase, BinaryIO):
     (`ObjectStore.put`, boto3 `upload_fileobj`, `shutil.copyfileobj`).
     """
 
+    _broken_error: type[Exception] = OSError
+
     def __init__(self) -> None:
         super().__init__()
         self._pending = memoryview(b"")
+        self._failure: Exception | None = None
 
     @property
     def mode(self) -> str:
@@ -128,13 +131,21 @@ class _ReaderBase(io.RawIOBase, BinaryIO):
     def readable(self) -> bool:
         return True
 
-    def __enter__(self) -> _ReaderBase:
+    def __enter__(self) -> Self:
         return self
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed stream")
-        out = memoryview(buffer).cast("B")
+        if self._failure is not None:
+            raise self._broken_error("the stream failed earlier and cannot continue") from self._failure
+        try:
+            return self._fill(memoryview(buffer).cast("B"))
+        except Exception as error:
+            self._failure = error
+            raise
+
+    def _fill(self, out: memoryview) -> int:
         written = 0
         while written < len(out):
             if self._pending:
@@ -191,8 +202,10 @@ class DecryptingReader(_ReaderBase):
 
     `read`/`readinto` raise DecryptionError as soon as a fault is seen; a truncated
     object is reported when its end is reached. Unverified plaintext is never left
-    in the caller's buffer.
+    in the caller's buffer. After a failure every further read fails too.
     """
+
+    _broken_error = DecryptionError
 
     def __init__(self, src: ByteSource, data_key: bytes, *, aad: bytes) -> None:
         super().__init__()

@@ -39,6 +39,9 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in _NOISY_LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # pyHanko logs every expected validation failure with a traceback; ours are findings.
+    for chatty in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(chatty).setLevel(logging.CRITICAL)
 
 
-_NOISY_LIBRARIES = ("fontTools", "fpdf", "pikepdf", "pyhanko", "urllib3", "asyncio")
+_NOISY_LIBRARIES = ("fontTools", "fpdf", "pikepdf", "urllib3", "asyncio", "botocore", "boto3")

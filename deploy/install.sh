@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 WITH_TEST=0
 [ "${1:-}" = "--test" ] && WITH_TEST=1
 
-SYSTEM_PACKAGES=(python3-venv python3-dev libmagic1 fonts-dejavu-core)
-TEST_PACKAGES=(clamav-daemon zip postgresql)
+SYSTEM_PACKAGES=(python3-venv python3-dev libmagic1 fonts-dejavu-core ghostscript libreoffice-writer-nogui)
+TEST_PACKAGES=(clamav-daemon zip postgresql tesseract-ocr tesseract-ocr-vie ocrmypdf poppler-utils)
 
 wanted=("${SYSTEM_PACKAGES[@]}")
 [ "$WITH_TEST" = 1 ] && wanted+=("${TEST_PACKAGES[@]}")
@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -25,6 +25,7 @@ from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.checks.virus import VirusScanner, check_viruses
 from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
+from ingest.evidence import Evidence, check_pdf_evidence
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
 from ingest.readers import Reader
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
@@ -62,6 +63,10 @@ class GateOptions:
     keep_staging: bool = False
     stage_files: bool = False
     """Copy every file into staging during the content pass (ingest keeps them for the AIP)."""
+    preservation_copies: bool = False
+    """Make PDF/A-2b preservation copies (ingest); a plain check only reports."""
+    signatures_at: datetime | None = None
+    """Judge signatures at this time instead of now (`earchive signatures --at`)."""
 
 
 STRUCTURAL_ONLY = GateOptions(virus_scan=False, pdf_evidence=False)
@@ -87,8 +92,9 @@ class GateResult:
     events: list[PremisEvent]
     verdict: Verdict
     receipt: Receipt
+    evidence: Evidence = field(default_factory=Evidence)
+    """Signatures, PDF/A reports and preservation copies (when the PDF evidence stage ran)."""
     staging: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -109,6 +115,8 @@ class GateResult:
             "findings": [f.to_dict() for f in self.findings],
             "events": [e.to_dict() for e in self.events],
             "documents": _documents_summary(self),
+            "signatures": {path: sig.to_dict() for path, sig in self.evidence.signatures.items()},
+            "pdfa": {path: report.to_dict() for path, report in self.evidence.pdfa.items()},
         }
 
 
@@ -144,6 +152,7 @@ def check_package(
     ctx.record(_receipt_event(path, clock))
     package: ParsedPackage | None = None
     observed: dict[str, ObservedFile] = {}
+    evidence = Evidence()
     scanner = VirusScanner(settings.virus) if options.virus_scan else None
     try:
         with open_source(path, settings.limits, staging / "unpacked") as source:
@@ -159,8 +168,15 @@ def check_package(
             )
             package, observed = _read_while_hashing(source, content, ctx, settings, progress)
             _check_content(package, observed, ctx, settings)
+            infected = False
             if scanner is not None:
                 check_viruses(package, source, scanner, ctx, settings.quarantine_dir / submission_id)
+                infected = any(r.signature for r in scanner.results.values())
+            if options.pdf_evidence and not infected:
+                copies = staging / "copies" if options.preservation_copies else None
+                evidence = check_pdf_evidence(
+                    package, observed, ctx, settings, at=options.signatures_at, copies_dir=copies
+                )
     except PackageRejected as rejected:
         ctx.add(rejected.finding)
         ctx.record(event(EventType.VALIDATION, AGENT, Outcome.FAILURE, rejected.finding.message_vi, clock=clock))
@@ -197,6 +213,7 @@ def check_package(
         events=list(ctx.events),
         verdict=verdict,
         receipt=receipt,
+        evidence=evidence,
         staging=staging if options.keep_staging else None,
     )
 

@@ -45,8 +45,10 @@ class Postgres:
     def socket_dir(self) -> Path:
         return self.folder / "run"
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://{self.superuser}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, schema: str | None = None) -> str:
+        """SQLAlchemy URL; with `schema`, every connection works in that schema (libpq `search_path`)."""
+        url = f"postgresql+psycopg://{self.superuser}@127.0.0.1:{self.port}/{database}"
+        return f"{url}?options=-csearch_path%3D{schema}" if schema else url
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
@@ -59,6 +61,17 @@ class Postgres:
         with self._admin() as connection:
             connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         return name
+
+    def create_schema(self, prefix: str = "t") -> str:
+        """A new empty schema in the `postgres` database: much cheaper than a database (ms, not 0.5 s)."""
+        name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+        with self._admin() as connection:
+            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+        return name
+
+    def drop_schema(self, name: str) -> None:
+        with self._admin() as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
     def drop_database(self, name: str) -> None:
         with self._admin() as connection:
@@ -123,7 +136,7 @@ def postgres_server() -> Iterator[Postgres]:
     try:
         _run(
             [str(PG_BIN / "initdb"), "-D", str(data), "-U", _server_user_name(), "--auth=trust",
-             "-E", "UTF8", "--locale=C.UTF-8"],
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             "initdb",
         )
         options = f"-p {port} -k {folder / 'run'} -c listen_addresses=127.0.0.1 -c fsync=off"

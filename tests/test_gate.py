@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -14,8 +15,17 @@ from archive_core.premis import EventType
 from archive_core.settings import Settings
 from ingest.checks import load_all_checks
 from ingest.gate import STRUCTURAL_ONLY, GateOptions, check_package
-from ingest.generator import Fault, FaultOptions, GeneratedDossier, generate_dossier, write_bagit, write_tt05_sip
+from ingest.generator import (
+    Fault,
+    FaultOptions,
+    GeneratedDossier,
+    generate_dossier,
+    sign_dossier,
+    write_bagit,
+    write_tt05_sip,
+)
 from ingest.generator.bag import write_bag
+from ingest.generator.model import file_ref
 from ingest.generator.sip import write_sip
 from ingest.receipt import Verdict
 from tests.services import Clamd
@@ -171,3 +181,55 @@ def test_cli_report_is_vietnamese_and_grouped_by_document(dossier: GeneratedDoss
 
 def test_cli_usage_error_is_exit_2(tmp_path: Path) -> None:
     assert _cli("check", str(tmp_path / "nope.zip"), home=tmp_path / "home").returncode == 2
+
+
+def _signed_dossier(tmp_path: Path) -> tuple[GeneratedDossier, Path]:
+    generated = sign_dossier(generate_dossier(seed=8, documents=3, doc_bytes=40_000), tmp_path / "pki", tmp_path / "c")
+    return generated, tmp_path / "pki" / "anchors"
+
+
+def test_full_gate_reports_signatures_and_pdfa_per_document(tmp_path: Path) -> None:
+    generated, anchors = _signed_dossier(tmp_path)
+    package = write_tt05_sip(generated, tmp_path / "out")
+    settings = _settings(tmp_path)
+    settings.signatures.trust_dir = anchors
+    result = check_package(package, settings, options=GateOptions(virus_scan=False))
+    assert result.verdict is Verdict.ACCEPTED_WITH_WARNINGS
+    for doc in result.package.documents if result.package else []:
+        own = {f.code for f in result.findings if f.document == doc.key}
+        assert {"CK-SIG-VALID", "CK-PDFA-NOT-PDFA"} <= own, (doc.key, own)
+    body = result.to_dict()
+    statuses = [s["status"] for report in body["signatures"].values() for s in report["signatures"]]
+    assert statuses == ["valid"] * 3
+    assert {r["verdict"] for r in body["pdfa"].values()} == {"fail"}
+    assert sum(1 for e in result.events if e.event_type is EventType.DIGITAL_SIGNATURE_VALIDATION) == 3
+
+
+def test_document_changed_after_signing_is_rejected(tmp_path: Path) -> None:
+    generated, anchors = _signed_dossier(tmp_path)
+    victim = generated.documents[1].files[0]
+    assert victim.path is not None
+    with victim.path.open("ab") as stream:
+        stream.write(b"\n% a line added after signing\n")
+    data = victim.path.read_bytes()
+    victim.size, victim.sha256 = len(data), hashlib.sha256(data).hexdigest()
+    generated.documents[1].document.files = [file_ref(victim)]
+    package = write_tt05_sip(generated, tmp_path / "out")
+    settings = _settings(tmp_path)
+    settings.signatures.trust_dir = anchors
+    result = check_package(package, settings, options=GateOptions(virus_scan=False))
+    assert result.verdict is Verdict.REJECTED
+    modified = [f for f in result.findings if f.code == "CK-SIG-MODIFIED"]
+    assert len(modified) == 1 and modified[0].document == generated.documents[1].document.key
+    assert "CK-FIXITY-MISMATCH" not in result.codes(), "the package itself is consistent"
+
+
+def test_untrusted_signer_is_a_warning(tmp_path: Path) -> None:
+    generated, _ = _signed_dossier(tmp_path)
+    package = write_tt05_sip(generated, tmp_path / "out")
+    settings = _settings(tmp_path)
+    settings.signatures.trust_dir = tmp_path / "empty-trust"
+    settings.signatures.trust_dir.mkdir()
+    result = check_package(package, settings, options=GateOptions(virus_scan=False))
+    assert "CK-SIG-VALID" not in result.codes()
+    assert result.verdict is Verdict.ACCEPTED_WITH_WARNINGS

@@ -183,6 +183,9 @@ def _write_section(cases: list[Case], figures: dict[str, tuple[int, int, int, in
         "(tagged structure, Unicode mapping) are expected to pass at level B. Counting them as expected "
         f"*fail* instead, strict agreement is {unadjusted}/{len(cases)} ({unadjusted / len(cases):.1%}).",
         "",
+        "Throughput is measured by `bench/bench_pdfa.py` (files per CPU-second, single thread; threads do "
+        "not add throughput: the work holds the GIL).",
+        "",
         "Anchor: pikepdf.pdfa alone (`validate_written`, `not_checked` counted as a disagreement, "
         "expectations as listed) agrees on about 61 % of these cases with 12 false passes (2 %), all on "
         "file-syntax rules it does not check (header, xref, stream and object keywords).",

@@ -557,3 +557,44 @@ def test_every_code_and_reason_has_both_languages_in_nfc() -> None:
         assert unicodedata.is_normalized("NFC", reason.message_vi)
         assert reason.effect in set(Effect)
     assert {s.label_vi for s in Status} == {"hợp lệ", "không hợp lệ", "chưa xác định được tính hợp lệ"}
+
+
+def test_signing_survives_a_stale_asn1crypto_oid_table(pki: TestPki, sample: Path, tmp_path: Path,
+                                                       validator: SignatureValidator) -> None:
+    """Another module may name an OID before pyHanko registered its own (seen in the full suite)."""
+    from asn1crypto import cms  # type: ignore[import-untyped]
+
+    cms.ContentType("data")  # make sure the name table exists, then make it stale
+    assert cms.ContentType._reverse_map is not None
+    cms.ContentType._reverse_map.pop("tst_info", None)
+    out = tmp_path / "stale.pdf"
+    sign_pdf(sample, out, pki.signer("person"), reason="Ký", location="Đắk Lắk", timestamp=True)
+    assert only(validator.validate_file(out, at=AT)).signing_time_source == "timestamp"
+
+
+def test_position_comes_from_title_or_a_position_like_ou() -> None:
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ingest.pdfsig.engine import _signer
+
+    def certificate(*attributes: tuple[x509.ObjectIdentifier, str]) -> Any:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
+                .not_valid_after(datetime(2026, 1, 1, tzinfo=UTC)).sign(key, hashes.SHA256()))
+        return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+    in_ou = _signer(certificate((NameOID.COMMON_NAME, "Lê Thị Cúc"), (NameOID.ORGANIZATIONAL_UNIT_NAME, "Giám đốc"),
+                                (NameOID.ORGANIZATION_NAME, "Sở Tư pháp")))
+    assert (in_ou.position, in_ou.position_source) == ("Giám đốc", "organisational_unit")
+    department = _signer(certificate((NameOID.COMMON_NAME, "Lê Thị Cúc"),
+                                     (NameOID.ORGANIZATIONAL_UNIT_NAME, "Phòng Tổ chức")))
+    assert department.position is None and department.organisational_unit == "Phòng Tổ chức"
+    titled = _signer(certificate((NameOID.COMMON_NAME, "Lê Thị Cúc"), (NameOID.TITLE, "Phó Chánh Văn phòng"),
+                                 (NameOID.ORGANIZATIONAL_UNIT_NAME, "Giám đốc")))
+    assert (titled.position, titled.position_source) == ("Phó Chánh Văn phòng", "title")

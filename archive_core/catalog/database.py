@@ -117,12 +117,11 @@ def _make_engine(url: URL, *, echo: bool) -> Engine:
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
     database = url.database
-    in_memory = not database or database == ":memory:"
     options: dict[str, Any] = {"echo": echo}
-    if in_memory:
-        options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    else:
+    if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     engine = create_engine(url, **options)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
@@ -145,6 +144,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     readonly = connection.get_execution_options().get(READONLY_OPTION, False)
+    # query_only is a connection setting: set it for every transaction, pooled connections are reused.
+    connection.exec_driver_sql(f"PRAGMA query_only = {int(bool(readonly))}")
     connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 

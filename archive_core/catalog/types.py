@@ -46,9 +46,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {value!r}")
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(VN_TZ)
+        moment: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone(VN_TZ)
 
 
 def str_enum(enum_cls: type[StrEnum], name: str) -> Enum:

@@ -97,7 +97,11 @@ class ObjectStore(Protocol):
         ...
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
-        """Objects whose key starts with `prefix`, in UTF-8 byte order of the key; `sha256` is None."""
+        """Objects whose key starts with `prefix`; `sha256` is None (use `stat`).
+
+        The order is not guaranteed: LocalStore and AWS give UTF-8 byte order of the key,
+        SeaweedFS does not (it lists folder by folder, and versioned buckets differently again).
+        """
         ...
 
     def healthy(self) -> bool:
@@ -236,7 +240,8 @@ def _check_independent(settings: Settings, locations: list[Location]) -> None:
             folders.append((location.id, settings.location_path(location).resolve()))
         else:
             where = (location.endpoint_url or "aws", location.bucket or "")
-            areas.append((location.id, where, location.prefix))
+            prefix = location.prefix.strip("/")
+            areas.append((location.id, where, prefix + "/" if prefix else ""))
     for index, (first_id, first) in enumerate(folders):
         for second_id, second in folders[index + 1 :]:
             if first == second or first.is_relative_to(second) or second.is_relative_to(first):

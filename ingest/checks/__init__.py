@@ -15,6 +15,10 @@ CHECK_MODULES = (
     "ingest.checks.formats",
     "ingest.checks.metadata",
     "ingest.checks.policy",
+    "ingest.checks.virus",
+    "ingest.checks.pdfa",
+    "ingest.pdfsig.check",
+    "preservation.migration",
 )
 
 

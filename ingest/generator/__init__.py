@@ -29,6 +29,7 @@ from archive_core.model import DossierKind
 from ingest.generator.bag import write_bag
 from ingest.generator.faults import Fault, FaultOptions, UnsupportedFaultError
 from ingest.generator.model import GeneratedDocument, GeneratedDossier, GeneratedFile, build_dossier
+from ingest.generator.signing import sign_dossier
 from ingest.generator.sip import write_sip
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "UnsupportedFaultError",
     "build_demo_set",
     "generate_dossier",
+    "sign_dossier",
     "write_bagit",
     "write_tt05_sip",
 ]
@@ -92,12 +94,12 @@ DEMO_FAULTS = (Fault.WRONG_CHECKSUM, Fault.SECRET_MODE, Fault.BAD_DATE)
 """Errors: the package is rejected."""
 
 
-def build_demo_set(out_dir: Path, seed_texts: Path | None = None) -> list[Path]:
+def build_demo_set(out_dir: Path, seed_texts: Path | None = None, pki_dir: Path | None = None) -> list[Path]:
     """Five small packages for `earchive demo`, in this order:
 
-    1. a clean SIP_hoso of born-digital documents;
+    1. a clean SIP_hoso of born-digital documents (signed with the test PKI when `pki_dir` is given);
     2. a clean SIP_hoso of digitised documents (scan-like pages, paper file code);
-    3. a clean Circular 02 BagIt bag (ZIP);
+    3. a clean Circular 02 BagIt bag (ZIP; signed like 1);
     4. a SIP with the deviations of a real third-party producer (accepted with warnings);
     5. a SIP with faults (wrong checksum, secret mode, impossible date: rejected).
     """
@@ -107,6 +109,10 @@ def build_demo_set(out_dir: Path, seed_texts: Path | None = None) -> list[Path]:
     bagged = build_dossier(seed=103, documents=3, doc_bytes=70_000, seed_texts=seed_texts, digitised=False)
     real_world = build_dossier(seed=104, documents=4, doc_bytes=70_000, seed_texts=seed_texts, digitised=False)
     faulty = build_dossier(seed=105, documents=3, doc_bytes=60_000, seed_texts=seed_texts, digitised=False)
+    if pki_dir is not None:
+        cache = out_dir / ".signed"
+        born_digital = sign_dossier(born_digital, pki_dir, cache / "born-digital", signer="person")
+        bagged = sign_dossier(bagged, pki_dir, cache / "bag", signer="org")
     return [
         write_sip(born_digital, out_dir, sequence=1),
         write_sip(digitised, out_dir, sequence=2),

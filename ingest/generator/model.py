@@ -80,10 +80,16 @@ class GeneratedFile:
     spec: PdfSpec | None = None
     data: bytes | None = None
     """Literal bytes (small fault payloads); otherwise the PDF is rendered from `spec`."""
+    path: Path | None = None
+    """Bytes already on disk (a signed PDF in a cache folder); wins over `spec`."""
 
     def chunks(self) -> Iterator[bytes]:
         if self.data is not None:
             yield self.data
+        elif self.path is not None:
+            with self.path.open("rb") as stream:
+                while block := stream.read(1024 * 1024):
+                    yield block
         elif self.spec is not None:
             yield from render_pdf(self.spec).chunks()
 

@@ -818,17 +818,36 @@ def _signer(cert: Any) -> Signer:
                 return _nfc(str(value))
         return None
 
+    unit = first("organizational_unit_name")
+    title = first("title")
+    position, source = (title, "title") if title else (None, None)
+    if position is None and unit and _looks_like_position(unit):
+        position, source = unit, "organisational_unit"
     return Signer(
         common_name=first("common_name"),
         organisation=first("organization_name"),
-        organisational_unit=first("organizational_unit_name"),
-        position=first("title"),
+        organisational_unit=unit,
+        position=position,
+        position_source=source,
         locality=first("locality_name"),
         province=first("state_or_province_name"),
         country=first("country_name"),
         email=first("email_address"),
         subject=_nfc(pyca_x509.load_der_x509_certificate(cert.dump()).subject.rfc4514_string()),
     )
+
+
+POSITION_PREFIXES = tuple(p.casefold() for p in (
+    "Chủ tịch", "Phó Chủ tịch", "Bí thư", "Phó Bí thư", "Bộ trưởng", "Thứ trưởng", "Tổng Giám đốc", "Giám đốc",
+    "Phó Giám đốc", "Chánh", "Phó Chánh", "Trưởng", "Phó Trưởng", "Cục trưởng", "Phó Cục trưởng", "Vụ trưởng",
+    "Phó Vụ trưởng", "Viện trưởng", "Hiệu trưởng", "Chi cục trưởng", "Thủ trưởng", "Chuyên viên", "Văn thư",
+    "Kế toán trưởng", "Thư ký",
+))
+"""Vietnamese positions (chức vụ) some CAs put in OU when the certificate has no title."""
+
+
+def _looks_like_position(unit: str) -> bool:
+    return unit.casefold().startswith(POSITION_PREFIXES)
 
 
 def _subject_cn(cert: Any) -> str | None:

@@ -304,12 +304,14 @@ class Signer:
     organisation: str | None
     organisational_unit: str | None
     position: str | None
-    """Chức vụ: the certificate's `title` attribute when present."""
+    """Chức vụ: the certificate's `title`; else an OU that names a position ("Giám đốc", "Chánh Văn phòng" …)."""
     locality: str | None
     province: str | None
     country: str | None
     email: str | None
     subject: str
+    position_source: str | None = None
+    """`title` or `organisational_unit`: where `position` was read."""
 
     @property
     def display_vi(self) -> str:

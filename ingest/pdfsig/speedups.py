@@ -12,6 +12,11 @@ errors and edge cases behave exactly as before.
 string preparation, a pure function of the string that pyHanko triggers a few dozen
 times per signature on freshly parsed names (Vietnamese names make it costly). It is
 memoised by string value.
+
+And one repair: asn1crypto builds each OID class's name→OID table on first use and never
+updates it. Code that names an OID (say `ContentType("signed_data")`) before pyHanko or
+`asn1crypto.tsp` registered theirs leaves the table stale, and pyHanko then fails on
+`"tst_info"`. `refresh_oid_tables()` rebuilds stale tables from the current OID registrations.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import re
 import threading
 from typing import Any
 
-from asn1crypto import x509  # type: ignore[import-untyped]
+from asn1crypto import core, x509  # type: ignore[import-untyped]
 from pyhanko.pdf_utils import generic, misc
 
 CHUNK = 64 * 1024
@@ -32,7 +37,8 @@ _lock = threading.Lock()
 
 
 def install() -> None:
-    """Install both speed-ups (idempotent, thread-safe)."""
+    """Install both speed-ups and refresh the OID tables (idempotent, thread-safe)."""
+    refresh_oid_tables()
     with _lock:
         current = generic.read_hex_string_from_stream
         if not getattr(current, "earchive_fast", False):
@@ -79,3 +85,22 @@ def _make_fast(original: Any) -> Any:
 
     read_hex_string_from_stream.earchive_fast = True  # type: ignore[attr-defined]
     return read_hex_string_from_stream
+
+
+def refresh_oid_tables() -> int:
+    """Rebuild every asn1crypto name→value table that misses names registered since; returns how many."""
+    stale = 0
+    pending = [core.Asn1Value]
+    seen: set[type] = set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        reverse = cls.__dict__.get("_reverse_map")
+        forward = getattr(cls, "_map", None)
+        if reverse is not None and isinstance(forward, dict) and any(v not in reverse for v in forward.values()):
+            cls._reverse_map = {value: key for key, value in forward.items()}  # as asn1crypto's ValueMap._setup
+            stale += 1
+    return stale

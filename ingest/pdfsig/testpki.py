@@ -415,6 +415,9 @@ def sign_pdf(
     from pyhanko.sign import fields, signers, timestamps
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    from ingest.pdfsig.speedups import refresh_oid_tables
+
+    refresh_oid_tables()  # another module may have frozen asn1crypto's OID tables too early
     moment = signing_time or DEFAULT_SIGNING_TIME
     if moment.tzinfo is None:
         raise ValueError("signing_time must carry a time zone")

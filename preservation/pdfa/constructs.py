@@ -3,7 +3,7 @@
 pikepdf reports `violation` findings (a rule is broken) and `unsupported` ones
 (it does not check that construct). Against the veraPDF corpus some of each are
 wrong for files from the outside world; this module decides, finding by finding,
-with our own checks where needed (`content`, `forms`):
+with our own checks where needed (`content`, `forms`, `special`):
 
 - kept: violations we have no reason to doubt, mapped to their ISO clause;
 - re-judged: constructs pikepdf does not check but we do (painting without an
