@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,6 +39,8 @@ from archive_core.catalog.database import Catalog, CatalogError, session_is_read
 from archive_core.catalog.models import AuditRow
 from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock, to_vn
+
+log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 ANCHOR_FILE = "head.json"
@@ -452,9 +455,11 @@ class AuditLog:
 
     def _walk(self, session: Session, anchored: set[int]) -> _Walk:
         walk = _Walk()
-        rows = session.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000))
+        columns = (AuditRow.seq, AuditRow.time, AuditRow.actor, AuditRow.action, AuditRow.object_type,
+                   AuditRow.object_id, AuditRow.details, AuditRow.prev_hash, AuditRow.hash)
+        rows = session.execute(select(*columns).order_by(AuditRow.seq).execution_options(yield_per=2000))
         for row in rows:
-            entry = AuditEntry.from_row(row)
+            entry = AuditEntry(*row)
             if entry.seq != walk.head_seq + 1 or entry.prev_hash != walk.head_hash or not entry.intact:
                 walk.broken = entry
                 break
@@ -550,7 +555,12 @@ def _write_pending_anchors(session: Session) -> None:
     session.info[_PENDING_ANCHORS] = {}
     written_at = iso_vn(system_clock())
     for anchors_dir, anchor in pending.items():
-        write_anchor(anchors_dir, Anchor(anchor.seq, anchor.hash, written_at))
+        try:
+            write_anchor(anchors_dir, Anchor(anchor.seq, anchor.hash, written_at))
+        except OSError:
+            # The entries are committed: raising here would report a committed action as failed.
+            # The anchor stays behind until the next append, and `verify()` shows it meanwhile.
+            log.exception("audit anchor %s could not be written (head %d)", anchors_dir, anchor.seq)
 
 
 def _forget_pending_anchors(session: Session) -> None:

@@ -148,8 +148,11 @@ def fill_postgresql(catalog: Catalog, rows: Iterator[Row]) -> None:
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _, create in indexes:
                 cursor.execute(create)
-            cursor.execute("ANALYZE dossiers")
         connection.commit()
+        # Steady state, as autovacuum leaves it: statistics, and a visibility map for index-only scans.
+        connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+        with connection.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute("VACUUM ANALYZE dossiers")
     finally:
         connection.close()
 

@@ -22,19 +22,34 @@ MakeBucket = Callable[..., str]
 MakeS3Store = Callable[..., S3Store]
 
 
+_shared: SeaweedServer | None = None
+_users = 0
+
+
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """A running SeaweedFS (`weed mini`) on loopback: `.endpoint`, `.access_key`, `.secret_key`, `.region`."""
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
-    try:
-        server.start()
-    except SeaweedUnavailable as exc:
-        server.stop()
-        pytest.fail(f"cannot start the SeaweedFS test server: {exc}", pytrace=False)
+    """A running SeaweedFS (`weed mini`) on loopback: `.endpoint`, `.access_key`, `.secret_key`, `.region`.
+
+    Each test module that imports this fixture registers its own copy of it; they share one server.
+    """
+    global _shared, _users
+    if _shared is None or not _shared.running:
+        server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
+        try:
+            server.start()
+        except SeaweedUnavailable as exc:
+            server.stop()
+            pytest.fail(f"cannot start the SeaweedFS test server: {exc}", pytrace=False)
+        _shared = server
+    server = _shared
+    _users += 1
     try:
         yield server
     finally:
-        server.stop()
+        _users -= 1
+        if _users == 0:
+            server.stop()
+            _shared = None
 
 
 @pytest.fixture

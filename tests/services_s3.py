@@ -35,18 +35,10 @@ if TYPE_CHECKING:
 ACCESS_KEY = "earchive-test-key"
 SECRET_KEY = "earchive-test-secret-0123456789"
 REGION = "us-east-1"
-PORT_FLAGS = (
-    "-s3.port",
-    "-s3.port.grpc",
-    "-master.port",
-    "-master.port.grpc",
-    "-volume.port",
-    "-volume.port.grpc",
-    "-filer.port",
-    "-filer.port.grpc",
-    "-admin.port",
-    "-admin.port.grpc",
-)
+COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+GRPC_OFFSET = 10000
+"""SeaweedFS's convention: gRPC port = HTTP port + 10000. Its admin plugin worker assumes it even
+when `-admin.port.grpc` says otherwise, so every pair is chosen to follow it."""
 _MAX_SOCKET_PATH = 100
 
 
@@ -65,15 +57,23 @@ def weed_binary() -> Path:
     )
 
 
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (all held open together while choosing them)."""
+def free_port_pairs(count: int, offset: int = GRPC_OFFSET) -> list[int]:
+    """`count` loopback ports P, each with P + offset free too (all held open together while choosing)."""
+    chooser = random.Random()
     with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
+        chosen: list[int] = []
+        while len(chosen) < count:
+            port = chooser.randint(20000, 65535 - offset)
+            if {port, port + offset} & {*chosen, *(taken + offset for taken in chosen)}:
+                continue
+            try:
+                for candidate in (port, port + offset):
+                    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            chosen.append(port)
+        return chosen
 
 
 @dataclass
@@ -121,7 +121,10 @@ class SeaweedServer:
         restart = bool(self.ports)
         for attempt in range(1, attempts + 1):
             if not restart:
-                self.ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+                self.ports = {}
+                for component, port in zip(COMPONENTS, free_port_pairs(len(COMPONENTS)), strict=True):
+                    self.ports[f"-{component}.port"] = port
+                    self.ports[f"-{component}.port.grpc"] = port + GRPC_OFFSET
             self._launch(binary)
             try:
                 self._wait_ready(timeout)
@@ -132,7 +135,7 @@ class SeaweedServer:
                     raise
                 # a chosen port was taken meanwhile: choose new ones
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         """Stop our process by its PID (SIGTERM, then SIGKILL) and remove its loopback sockets."""
         process = self.process
         if process is None:

@@ -7,7 +7,6 @@ import tarfile
 import tracemalloc
 import unicodedata
 import zipfile
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,8 +32,6 @@ STAGED = GateOptions(virus_scan=False, pdf_evidence=False, stage_files=True, kee
 PLAIN = GateOptions(virus_scan=False, pdf_evidence=False)
 NS = {"m": METS_NS, "xlink": XLINK_NS, "csip": CSIP_NS, "p": px.PREMIS_NS}
 FIXED = datetime(2025, 9, 2, 8, 30, 15, 123000, tzinfo=VN_TZ)
-REIMPORT_GAPS = {"CK-BAG-C02-UNEXPECTED-PAYLOAD", "CK-FMT-NOT-ALLOWED"}
-"""What ingest/readers/bagit.py reports today about the TT 05 tree inside an AIP bag (see the xfail below)."""
 
 
 def fixed_clock() -> datetime:
@@ -471,51 +468,34 @@ def test_exported_aip_reimports_as_a_circular02_bag_with_the_same_dossier(
     new = [again.observed[p].checksums["sha256"] for p in document_files(again)]
     assert new == old
     assert all(p.startswith("data/representations/rep1/data/") for p in document_files(again))
-    # What the reader reports today (see the report and the xfail below): nothing about the documents.
-    assert again.codes() <= REIMPORT_GAPS
-    for finding in again.findings:
-        if finding.code == "CK-FMT-NOT-ALLOWED":
-            assert (finding.path or "").endswith((".xml", ".xsd")), finding.path
+    assert again.findings == []
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/readers/bagit.py takes the AIP's METS/EAD/PREMIS/XSD files for "
-                   "payload: CK-FMT-NOT-ALLOWED (error) and CK-BAG-C02-UNEXPECTED-PAYLOAD; fix proposed to the lead")
 def test_exported_aip_is_accepted_without_findings(sip: Path, tmp_path: Path, settings: Settings) -> None:
     built = build(gate(sip, settings), tmp_path, settings)
     again = check_package(export_zip(built.bag_dir, tmp_path / "aip.zip"), settings, options=PLAIN)
     assert again.verdict.value == "accepted" and again.findings == []
 
 
-_AIP_TREE = ("data/METS.xml", "data/metadata/descriptive/", "data/metadata/preservation/", "data/schemas/",
-             "data/representations/", "data/documentation/")
-
-
-def _proposed_role(path: str, is_tag: bool) -> Any:
-    """The reader change proposed in the report: the TT 05 tree's metadata and schemas are not payload."""
-    from archive_core.model import FileRole
-
-    parts = path.split("/")
-    if is_tag and parts[0] != "data":
-        return FileRole.TAG
-    in_rep = len(parts) > 4 and parts[1] == "representations"
-    if path.startswith("data/metadata/") or parts[-1] == "METS.xml" or (in_rep and parts[3] == "metadata"):
-        return FileRole.METADATA
-    if parts[1] == "schemas" or (in_rep and parts[3] == "schemas"):
-        return FileRole.SCHEMA
-    return FileRole.ORIGINAL
-
-
-def test_proposed_reader_change_accepts_the_aip_cleanly(
-    bag_folder: Path, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_exported_aip_with_a_preservation_copy_reimports_cleanly(
+    bag_folder: Path, tmp_path: Path, settings: Settings
 ) -> None:
-    import ingest.readers.bagit as reader
-
-    layout: Callable[[str], bool] = reader._in_profile_layout
-    monkeypatch.setattr(reader, "_role", _proposed_role)
-    monkeypatch.setattr(reader, "_in_profile_layout", lambda path: layout(path) or path.startswith(_AIP_TREE))
-    built = build(gate(bag_folder, settings), tmp_path, settings)
-    again = check_package(export_zip(built.bag_dir, tmp_path / "aip.zip"), settings, options=PLAIN)
+    result = gate(bag_folder, settings)
+    derived = _migrate(result, document_files(result)[0], tmp_path / "copies", settings)
+    built = build(result, tmp_path, settings, preservation_copies=[derived])
+    exported = export_zip(built.bag_dir, tmp_path / "aip.zip")
+    again = check_package(exported, settings, options=PLAIN)
     assert (again.verdict.value, again.codes()) == ("accepted", set())
+    # An exported AIP submitted again gives an AIP with the same originals; the old METS, EAD, PREMIS
+    # and schemas are written afresh, the old preservation copy is kept as content (extra data of rep1).
+    rebuilt = build(gate(exported, settings), tmp_path, settings, "again")
+    assert validate_aip(rebuilt.bag_dir) == []
+    rep1 = "data/representations/rep1/data/"
+    old = {f.path: f.sha256 for f in built.files if f.path.startswith(rep1)}
+    new = {f.path: f.sha256 for f in rebuilt.files if f.path.startswith(rep1)}
+    assert new == {**old, f"{rep1}{derived.path.name}": built.file(
+        f"data/representations/rep2/data/{derived.path.name}").sha256}
+    assert not any(f.path.startswith("data/documentation/") for f in rebuilt.files)
 
 
 # ---------------------------------------------------------------- determinism, refusals, large files

@@ -364,3 +364,12 @@ def test_verify_audit_uses_the_configured_catalog_and_anchor(catalog_url: str, t
     assert report.to_dict()["kind"] is None
     (settings.home / "audit-anchors" / ANCHOR_FILE).unlink()
     assert verify_audit(settings).kind == TamperKind.UNANCHORED
+
+
+def test_an_unwritable_anchor_does_not_undo_a_committed_entry(catalog: Catalog, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "anchors-file"
+    not_a_folder.write_text("occupied")
+    log = AuditLog(catalog, not_a_folder)
+    entry = log.append("archivist", "dossier.archive", "dossier", "D-1", {})  # logs the failure, does not raise
+    assert log.entries() == [entry]
+    assert AuditLog(catalog, tmp_path / "elsewhere").verify().kind == TamperKind.UNANCHORED

@@ -765,3 +765,20 @@ def test_helper_bags_are_valid_for_bagit_python(tmp_path: Path) -> None:
     payload = {"a.txt": HELLO, "dir/b.txt": b"b"}
     bag = write_bag(tmp_path / "bag", payload, algorithms=("sha256", "sha512"), version="0.97")
     bagit.Bag(str(bag)).validate()
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("data/METS.xml", "metadata"),
+        ("data/schemas/mets.xsd", "schema"),
+        ("data/representations/rep1/metadata/preservation/PREMIS_rep1.xml", "metadata"),
+        ("data/schemas/virus.exe", "original"),
+        ("data/representations/rep1/data/METS.xml", "original"),
+        ("data/files/a.pdf", "original"),
+    ],
+)
+def test_aip_tree_xml_is_metadata_but_anything_else_stays_content(path: str, role: str) -> None:
+    from ingest.readers.bagit import _role
+
+    assert _role(path, is_tag=False).value == role

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -27,6 +28,7 @@ from archive_core.catalog import (
     SubmissionState,
     repo,
 )
+from archive_core.catalog.database import normalise_url
 from archive_core.findings import Finding, Severity
 from archive_core.model import Document, DocumentKind, Dossier, DossierKind, FileRef, FileRole, Fonds, value_fields
 from archive_core.premis import Agent, EventType, Outcome, event
@@ -405,3 +407,18 @@ def test_documents_keep_their_order(catalog: Catalog) -> None:
         ).all()
         assert [code for _, code in positions] == [d.doc_code for d in dossier.documents]
         assert session.scalar(select(FileRow.id)) is None
+
+
+def test_urls_are_normalised_and_sqlite_folders_created(tmp_path: Path) -> None:
+    assert normalise_url("postgresql://u@h:5432/db").drivername == "postgresql+psycopg"
+    assert normalise_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+    with Catalog(f"sqlite:///{tmp_path / 'deep' / 'er' / 'catalog.sqlite'}") as catalog:
+        catalog.migrate()
+        assert (tmp_path / "deep" / "er" / "catalog.sqlite").is_file()
+        assert "catalog.sqlite" in repr(catalog)
+    with Catalog("sqlite://") as memory:  # one shared in-memory database for the whole catalog
+        memory.migrate()
+        with memory.session() as session:
+            repo.add_submission(session, receipt())
+        with memory.session(readonly=True) as session:
+            assert session.scalar(select(SubmissionRow.id)) == receipt().submission_id

@@ -203,8 +203,9 @@ class DossierRow(Base):
     fonds: Mapped[FondsRow | None] = relationship()
 
     __table_args__ = (
-        # R-RT-3: the due list is `state = archived AND NOT legal_hold AND retention_due <= day`.
-        Index("ix_dossiers_due", "state", "legal_hold", "retention_due"),
+        # R-RT-3: the due list is `state = archived AND NOT legal_hold AND retention_due <= day`,
+        # earliest first; `id` makes that order come straight from the index.
+        Index("ix_dossiers_due", "state", "legal_hold", "retention_due", "id"),
         Index(
             "uq_dossiers_fingerprint_live",
             "fingerprint",

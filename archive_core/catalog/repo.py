@@ -608,7 +608,7 @@ def record_fixity(
 def due_dossiers_query(on: date, *, notice_days: int = 0) -> Select[DossierRow]:
     """Archived dossiers without a legal hold that are due by `on` (+ notice), earliest first.
 
-    Served by the index `ix_dossiers_due (state, legal_hold, retention_due)`.
+    Served, in order, by the index `ix_dossiers_due (state, legal_hold, retention_due, id)`.
     """
     horizon = on + timedelta(days=notice_days)
     return (

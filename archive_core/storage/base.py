@@ -66,9 +66,7 @@ class StoredObject:
 class ObjectStore(Protocol):
     location_id: str
 
-    def put(
-        self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
-    ) -> StoredObject:
+    def put(self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None) -> StoredObject:
         """Store the stream's bytes atomically (whole object or nothing) and return the SHA-256 computed while writing.
 
         `size` / `sha256`, when given, must match the bytes read, or `IntegrityError` is raised and
@@ -201,9 +199,7 @@ def make_stores(settings: Settings) -> list[ObjectStore]:
     stores: list[ObjectStore] = []
     for location in locations:
         if location.kind == "local":
-            stores.append(
-                LocalStore(location.id, settings.location_path(location), create=location.path is None)
-            )
+            stores.append(LocalStore(location.id, settings.location_path(location), create=location.path is None))
         else:
             stores.append(_make_s3_store(location))
     return stores

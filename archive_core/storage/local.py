@@ -58,9 +58,7 @@ class LocalStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def put(
-        self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
-    ) -> StoredObject:
+    def put(self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None) -> StoredObject:
         path = self._path(key)
         self._require_root()
         fd, temp = self._open_temp(path.parent)

@@ -183,9 +183,7 @@ class S3Store:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def put(
-        self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
-    ) -> StoredObject:
+    def put(self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None) -> StoredObject:
         full = self._full(key)
         part_bytes = self._part_bytes_for(size)
         hasher = hashlib.sha256()
@@ -584,10 +582,10 @@ class S3Store:
             code = _code(exc)
             message = exc.response.get("Error", {}).get("Message", "")
             text = f"{where}: {what} failed: {code} {message}".rstrip()
-            if _is_missing(exc):
+            if action == "read" and _is_missing(exc):
                 return ObjectMissing(text)
-            if code in _UNAVAILABLE_CODES or _status(exc) >= 500:
-                return LocationUnavailable(text)
+            if code in _UNAVAILABLE_CODES or _status(exc) >= 500 or _status(exc) == 404:
+                return LocationUnavailable(text)  # a 404 on anything but a read: no such bucket or endpoint
             return StorageError(text)
         if isinstance(exc, ConnectionError | HTTPClientError):
             return LocationUnavailable(f"{where}: {what} failed, the endpoint cannot be reached: {exc}")

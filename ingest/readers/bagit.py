@@ -877,11 +877,27 @@ def _declarations(bag: _Bag) -> list[DeclaredFile]:
     return declared
 
 
+_AIP_TREE = re.compile(
+    r"data/(METS\.xml|schemas/[^/]+|metadata/(descriptive|preservation)/[^/]+|documentation/.+"
+    r"|representations/[^/]+/(METS\.xml|metadata/.+|schemas/[^/]+|data/.+))"
+)
+"""The TT 05 AIP tree an earchive AIP carries in its payload beside the Circular 02 XML (an exported
+AIP is a valid earchive bag and re-imports as a SIP)."""
+_AIP_DATA = re.compile(r"data/representations/[^/]+/data/.+")
+
+
 def _role(path: str, is_tag: bool) -> FileRole:
     if is_tag and not path.startswith(PAYLOAD_DIR):
         return FileRole.TAG
     if path.startswith("data/metadata/"):
         return FileRole.METADATA
+    # Only XML and XSD of the AIP tree are metadata/schemas: anything else there (an .exe
+    # named into schemas/) stays content and meets the format allow-list.
+    if _AIP_TREE.fullmatch(path) and not _AIP_DATA.fullmatch(path) and not path.startswith("data/documentation/"):
+        if path.endswith(".xml"):
+            return FileRole.METADATA
+        if path.endswith(".xsd"):
+            return FileRole.SCHEMA
     return FileRole.ORIGINAL
 
 
@@ -1023,7 +1039,7 @@ def _in_profile_layout(path: str) -> bool:
         return "/" not in rest and rest.lower().endswith(".xml")
     if path.startswith(FILES_DIR):
         return "/" not in path[len(FILES_DIR):]
-    return False
+    return _AIP_TREE.fullmatch(path) is not None
 
 
 def _parse_profile_xml(bag: _Bag, path: str) -> etree._Element | None:

@@ -115,6 +115,10 @@ class _Names:
         self.used.add(candidate.casefold())
         return candidate
 
+    def unique(self, name: str) -> str:
+        """A file name unique among those this instance handed out (one flat folder)."""
+        return PurePosixPath(self.take(".", name)).name
+
 
 def variant_for(dossier: Dossier) -> tt05.Tt05Variant:
     return tt05.Tt05Variant.AIP_TAILIEU if dossier.kind is DossierKind.TAILIEU else tt05.Tt05Variant.AIP_HOSO
@@ -136,13 +140,13 @@ def make_plan(
         ead_stem = tt05.document_file_stem(doc, variant, dossier)
         planned = PlannedDocument(
             document=doc,
-            ead_name=PurePosixPath(ead_names.take("x", f"{ead_stem}.xml")).name,
-            c02_stem=PurePosixPath(c02_names.take("x", f"{_c02_stem(doc)}.xml")).stem,
+            ead_name=ead_names.unique(f"{ead_stem}.xml"),
+            c02_stem=PurePosixPath(c02_names.unique(f"{_c02_stem(doc)}.xml")).stem,
         )
         for ref in doc.files:
             if ref.path in by_submitted:
                 continue  # a file two documents list is stored once, under the first
-            original = _original(package, ref, observed, names)
+            original = _original(ref, observed, names)
             by_submitted[ref.path] = original.target
             planned.originals.append(original)
         documents.append(planned)
@@ -200,7 +204,7 @@ def _mimetype(declared: str | None, fmt: FormatId | None, name: str) -> str:
     return declared or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def _original(package: ParsedPackage, ref: FileRef, observed: dict[str, ObservedFile], names: _Names) -> PlannedFile:
+def _original(ref: FileRef, observed: dict[str, ObservedFile], names: _Names) -> PlannedFile:
     found, local = _staged(ref.path, observed)
     target = names.take(f"{REPRESENTATIONS}/{ORIGINALS}/data", _relative_data_name(ref.path))
     return PlannedFile(

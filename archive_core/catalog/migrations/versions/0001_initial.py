@@ -161,7 +161,7 @@ def create_dossiers() -> None:
     for column in ("submission_id", "fonds_id", "code", "file_code", "arc_file_code", "end_year",
                    "legal_hold", "agency_code"):
         op.create_index(f"ix_dossiers_{column}", "dossiers", [column])
-    op.create_index("ix_dossiers_due", "dossiers", ["state", "legal_hold", "retention_due"])
+    op.create_index("ix_dossiers_due", "dossiers", ["state", "legal_hold", "retention_due", "id"])
     live = sa.text("state <> 'destroyed'")
     op.create_index(
         "uq_dossiers_fingerprint_live", "dossiers", ["fingerprint"], unique=True,
