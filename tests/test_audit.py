@@ -312,25 +312,24 @@ def test_anchor_only_moves_forward(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- concurrency
 
 
-def _append_many(url: str, anchors: str, actor: str, count: int, start: Any) -> None:
-    start.wait(30)
+def _append_many(url: str, anchors: str, actor: str, count: int, ready: Any) -> None:
     with Catalog(url) as catalog:
         log = AuditLog(catalog, Path(anchors))
+        ready.wait(60)  # both writers start together, once both are imported and connected
         for n in range(count):
             log.append(actor, "search", "query", None, {"n": n})
 
 
 def test_two_processes_appending_keep_one_chain(catalog_url: str, catalog: Catalog, anchors: Path) -> None:
     context = multiprocessing.get_context("spawn")
-    start = context.Event()
+    ready = context.Barrier(2)
     count = 40
     workers = [
-        context.Process(target=_append_many, args=(catalog_url, str(anchors), actor, count, start))
+        context.Process(target=_append_many, args=(catalog_url, str(anchors), actor, count, ready))
         for actor in ("worker-a", "worker-b")
     ]
     for worker in workers:
         worker.start()
-    start.set()
     for worker in workers:
         worker.join(120)
     assert [worker.exitcode for worker in workers] == [0, 0]

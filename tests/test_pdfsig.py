@@ -420,8 +420,12 @@ def test_garbage_is_a_coded_unreadable_result(validator: SignatureValidator, tmp
     assert result.status is not None and result.status.value == "indeterminate"
 
 
-def test_threads_give_the_same_results(validator: SignatureValidator, work: Path, signed: Path) -> None:
-    files = sorted(work.glob("*.pdf"))
+def test_threads_give_the_same_results(
+    validator: SignatureValidator, work: Path, signed: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    twice = tmp_path / "twice-signed.pdf"
+    sign_pdf(signed, twice, pki.signer("org"), reason="Phê duyệt", location="Hà Nội")
+    files = sorted({*work.glob("*.pdf"), twice})
     assert len(files) >= 3
     sequential = [validator.validate_file(f, at=AT).to_dict() for f in files]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -94,6 +94,19 @@ def test_delete_prefix_removes_every_version_under_it(make_s3_store: MakeStore) 
     assert page.get("DeleteMarkers", []) == []
 
 
+def test_batch_deletes_carry_content_md5_for_older_servers(make_s3_store: MakeStore) -> None:
+    store = make_s3_store()
+    sent: list[dict[str, str]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        sent.append(dict(request.headers.items()))
+
+    store._client.meta.events.register("before-send.s3.DeleteObjects", capture)
+    store.put("a/1", io.BytesIO(b"1"))
+    assert store.delete_prefix("a/") == 1
+    assert sent and all("Content-MD5" in headers for headers in sent)
+
+
 def test_sha256_is_recorded_as_object_metadata(make_s3_store: MakeStore) -> None:
     store = make_s3_store(part_bytes=MIN_PART_BYTES)
     size = 2 * MIN_PART_BYTES + 99

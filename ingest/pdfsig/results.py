@@ -78,14 +78,24 @@ class ReasonKind:
     message_en: str
 
     def __call__(self, detail: str = "", *, effect: Effect | None = None) -> Reason:
-        values = {"detail": detail}
         return Reason(
             code=self.code,
             effect=effect or self.effect,
-            message_vi=self.message_vi.format_map(values),
-            message_en=self.message_en.format_map(values),
+            message_vi=self.message_vi.format_map({"detail": _in_language(detail, english=False)}),
+            message_en=self.message_en.format_map({"detail": _in_language(detail, english=True)}),
             detail=detail,
         )
+
+
+def _in_language(detail: str, *, english: bool) -> str:
+    """Details are written "tiếng Việt / English" per segment ("; "-separated): keep one language."""
+    segments = []
+    for segment in detail.split("; "):
+        stripped = segment.lstrip(" —-:")
+        prefix = segment[: len(segment) - len(stripped)]
+        vi, separator, en = stripped.partition(" / ")
+        segments.append(prefix + ((en if english else vi) if separator else stripped))
+    return "; ".join(segments)
 
 
 @dataclass(frozen=True)
