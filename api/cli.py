@@ -158,12 +158,86 @@ def demo(ctx: click.Context, out: Path | None) -> None:
         click.echo(str(path))
 
 
+STATE_LABELS = {
+    "archived": "Đã lưu trữ",
+    "duplicate": "Trùng với hồ sơ đã lưu trữ (không lưu thêm)",
+    "rejected": "Từ chối tiếp nhận",
+}
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per package, one per line.")
+@click.option("--actor", default="system", show_default=True, help="Who ingests (user name, for the audit log).")
+@click.option("--no-progress", is_flag=True)
+@click.pass_context
+def ingest(ctx: click.Context, packages: Sequence[Path], as_json: bool, actor: str, no_progress: bool) -> None:
+    """Check and archive packages: gate, AIP, encrypted copies on every location, catalog."""
+    from ingest.archive import IngestError, ingest_package, open_archive, recover
+    from ingest.report import render_report
+
+    archive = open_archive(_settings(ctx))
+    recover(archive, actor=actor)
+    worst = 0
+    for package in packages:
+        progress = RichProgress(enabled=not no_progress and not as_json and sys.stderr.isatty())
+        try:
+            outcome = ingest_package(package, archive, actor=actor, progress=progress)
+        except IngestError as exc:
+            click.echo(f"{package}: {exc.message_vi}", err=True)
+            worst = max(worst, 30)
+            continue
+        worst = max(worst, outcome.gate.exit_code if outcome.state == "rejected" else 0)
+        if as_json:
+            click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
+            continue
+        click.echo(render_report(outcome.gate))
+        click.echo(f"=> {STATE_LABELS[outcome.state]}: hồ sơ {outcome.dossier_code or '-'}, AIP {outcome.aip_id or '-'}"
+                   f", bản sao tại: {', '.join(outcome.locations) or '-'}")
+    ctx.exit(worst)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def recover(ctx: click.Context, as_json: bool) -> None:
+    """Finish or roll back work a crash interrupted (run when no ingest is running)."""
+    from ingest.archive import open_archive
+    from ingest.archive import recover as run_recovery
+
+    report = run_recovery(open_archive(_settings(ctx)))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Đã hoàn tác {len(report.rolled_back)} hồ sơ dở dang, đánh dấu lỗi {len(report.failed_submissions)} "
+               f"lượt nộp bị gián đoạn, hủy {report.incomplete_uploads} tệp tải lên dở, dọn {report.staging_removed} "
+               "thư mục tạm.")
+
+
+@cli.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log (R-AU-1)."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Verify the whole audit log: exit 0 intact, 20 tampered."""
+    from archive_core.audit import verify_audit
+
+    report = verify_audit(_settings(ctx.find_root()))
+    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.message_vi)
+    ctx.exit(0 if report.ok else 20)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per package, one per line.")
 @click.pass_context
 def run(ctx: click.Context, as_json: bool) -> None:
-    """Main job: build the demo dossiers and run each through the ingest gate."""
-    from ingest.gate import check_package
+    """Main job: build the demo dossiers and ingest each (gate, AIP, two copies, catalog)."""
+    from ingest.archive import IngestError, ingest_package, open_archive
+    from ingest.archive import recover as run_recovery
     from ingest.generator import build_demo_set
     from ingest.report import render_report
 
@@ -176,19 +250,27 @@ def run(ctx: click.Context, as_json: bool) -> None:
         settings.signatures.trust_dir = pki / "anchors"
         click.echo("Chú ý: dữ liệu mẫu được ký bằng hệ thống chứng thư THỬ NGHIỆM; chứng thư gốc thử nghiệm "
                    f"được dùng làm gốc tin cậy cho lần chạy này ({pki / 'anchors'}).", err=True)
+    archive = open_archive(settings)
+    run_recovery(archive)
     summary = []
     for package in packages:
-        result = check_package(package, settings)
-        summary.append((package.name, result.verdict.label_vi, result.exit_code))
+        try:
+            outcome = ingest_package(package, archive)
+        except IngestError as exc:
+            summary.append((package.name, exc.message_vi, "-"))
+            continue
+        summary.append((package.name, outcome.gate.verdict.label_vi, STATE_LABELS[outcome.state]))
         if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
         else:
-            click.echo(render_report(result))
+            click.echo(render_report(outcome.gate))
             click.echo("=" * 78)
     if not as_json:
         click.echo("TÓM TẮT")
-        for name, label, code in summary:
-            click.echo(f"  {name}: {label} (mã thoát {code})")
+        for name, label, state in summary:
+            click.echo(f"  {name}: {label} → {state}")
+        report = archive.audit.verify()
+        click.echo(f"Nhật ký kiểm toán: {report.message_vi}")
 
 
 @cli.command()

@@ -44,4 +44,4 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logging.getLogger(chatty).setLevel(logging.CRITICAL)
 
 
-_NOISY_LIBRARIES = ("fontTools", "fpdf", "pikepdf", "urllib3", "asyncio", "botocore", "boto3")
+_NOISY_LIBRARIES = ("fontTools", "fpdf", "pikepdf", "urllib3", "asyncio", "botocore", "boto3", "alembic")

@@ -73,8 +73,8 @@ class Catalog:
                 session.rollback()
                 raise
 
-    def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to `revision` (Alembic, run in one transaction)."""
+    def migrate(self, revision: str = "heads") -> None:
+        """Bring the schema to `revision` (Alembic, run in one transaction); default: every head."""
         with self.engine.begin() as connection:
             config = alembic_config(connection)
             command.upgrade(config, revision)
