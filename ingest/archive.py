@@ -358,10 +358,16 @@ def _file_entries(gate: GateResult, built: AipBuild) -> list[repo.FileEntry]:
 def _roll_back(archive: Archive, dossier_id: int, aip_id: str, submission_id: str | None, actor: str,
                *, reason: str) -> None:
     """Remove every trace of a dossier that did not become archived; the submission can be sent again."""
-    # Objects first: if a location cannot be reached the pending row stays, so the next
-    # recover() finds the dossier again and finishes the job.
+    # Objects first, on every location that answers. If one cannot be reached the pending
+    # row stays (invisible), so the next recover() finds the dossier again and finishes.
+    unreachable: list[str] = []
     for store in archive.stores:
-        store.delete_prefix(f"aips/{aip_id}/")
+        try:
+            store.delete_prefix(f"aips/{aip_id}/")
+        except StorageError as exc:
+            unreachable.append(f"{store.location_id}: {exc}")
+    if unreachable:
+        raise StorageError("; ".join(unreachable))
     with archive.catalog.session() as session:
         row = session.get(DossierRow, dossier_id)
         if row is not None:
@@ -377,6 +383,8 @@ def _roll_back(archive: Archive, dossier_id: int, aip_id: str, submission_id: st
 @dataclass
 class RecoveryReport:
     rolled_back: list[str] = field(default_factory=list)
+    still_pending: list[str] = field(default_factory=list)
+    """Dossiers whose objects could not be removed everywhere (a location is down): retried next time."""
     failed_submissions: list[str] = field(default_factory=list)
     incomplete_uploads: int = 0
     staging_removed: int = 0
@@ -384,6 +392,7 @@ class RecoveryReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "rolled_back": self.rolled_back,
+            "still_pending": self.still_pending,
             "failed_submissions": self.failed_submissions,
             "incomplete_uploads": self.incomplete_uploads,
             "staging_removed": self.staging_removed,
@@ -398,11 +407,18 @@ def recover(archive: Archive, *, actor: str = SYSTEM_ACTOR) -> RecoveryReport:
     """
     report = RecoveryReport()
     for store in archive.stores:
-        report.incomplete_uploads += store.cleanup_incomplete()
+        try:
+            report.incomplete_uploads += store.cleanup_incomplete()
+        except StorageError as exc:
+            log.warning("cannot clean incomplete uploads on %s: %s", store.location_id, exc)
     with archive.catalog.session(readonly=True) as session:
         pending = [(row.id, row.aip_id, row.submission_id) for row in repo.pending_dossiers(session)]
     for dossier_id, aip_id, submission_id in pending:
-        _roll_back(archive, dossier_id, aip_id or "", submission_id, actor, reason="interrupted (recovered)")
+        try:
+            _roll_back(archive, dossier_id, aip_id or "", submission_id, actor, reason="interrupted (recovered)")
+        except StorageError as exc:
+            report.still_pending.append(f"{aip_id}: {exc}")
+            continue
         report.rolled_back.append(aip_id or str(dossier_id))
     report.failed_submissions = _fail_unfinished_submissions(archive, actor)
     staging = archive.settings.staging_dir

@@ -510,34 +510,23 @@ def _check_batch(
     started_any: bool,
     workers: int,
 ) -> tuple[list[CopyCheck], bool]:
-    """Hash the batch in the pool; returns the results and False when the budget stopped it early."""
-    results: list[CopyCheck] = []
-    running: set[Future[list[CopyCheck]]] = set()
+    """Hash the batch in the pool; returns the results in checking order, and False when the budget stopped it."""
+    submitted: list[_Task] = []
+    running: set[_Task] = set()
     finished = True
     for group in _tasks(batch):
-        if deadline is not None and (started_any or running) and timer() >= deadline:
+        if deadline is not None and (started_any or submitted) and timer() >= deadline:
             finished = False
             break
-        while len(running) >= 2 * workers:
-            done, running = _wait_some(running)
-            results += _gather(done)
-        running.add(pool.submit(_check_group, stores, group))
-    while running:
-        done, running = _wait_some(running)
-        results += _gather(done)
-    return results, finished
+        while len(running) >= 2 * workers:  # bounded: at most two tasks queued per worker
+            running = set(wait(running, return_when=FIRST_COMPLETED).not_done)
+        task = pool.submit(_check_group, stores, group)
+        submitted.append(task)
+        running.add(task)
+    return [item for task in submitted for item in task.result()], finished
 
 
 _Task = Future[list[CopyCheck]]
-
-
-def _wait_some(running: set[_Task]) -> tuple[set[_Task], set[_Task]]:
-    done, pending = wait(running, return_when=FIRST_COMPLETED)
-    return done, set(pending)
-
-
-def _gather(done: set[Future[list[CopyCheck]]]) -> list[CopyCheck]:
-    return [item for future in done for item in future.result()]
 
 
 # ---------------------------------------------------------------- recording
