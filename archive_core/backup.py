@@ -48,7 +48,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Column, Connection, Date, DateTime, LargeBinary, MetaData, Table, inspect, select, text
+from sqlalchemy import Column, Connection, Date, DateTime, Integer, LargeBinary, MetaData, Table, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -578,7 +578,7 @@ def _load_logical(target: Catalog, sources: Mapping[str, Iterator[dict[str, Any]
                     batch = []
             if batch:
                 connection.execute(table.insert(), batch)
-            if dialect == "postgresql" and "id" in table.c and table.c.id.primary_key:
+            if dialect == "postgresql" and "id" in table.c and isinstance(table.c.id.type, Integer):
                 connection.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f'COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{table.name}"'
@@ -687,9 +687,11 @@ class DestructionRecord:
     dossier_code: str | None = None
 
     def to_json(self) -> bytes:
-        return _json_bytes({"format": DESTRUCTION_FORMAT, "aip_id": self.aip_id, "executed_at": self.executed_at,
-                            "wrapped_key_sha256": self.wrapped_key_sha256, "master_key_id": self.master_key_id,
-                            "dossier_code": self.dossier_code})
+        """One line of JSON: the same text is a storage object and a line of a destruction log file."""
+        record = {"format": DESTRUCTION_FORMAT, "aip_id": self.aip_id, "executed_at": self.executed_at,
+                  "wrapped_key_sha256": self.wrapped_key_sha256, "master_key_id": self.master_key_id,
+                  "dossier_code": self.dossier_code}
+        return json.dumps(record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
 
     @classmethod
     def from_json(cls, data: bytes | str) -> DestructionRecord:

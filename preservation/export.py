@@ -31,7 +31,7 @@ from archive_core.keys import UnwrapError
 from archive_core.premis import Outcome
 from archive_core.storage import ObjectStore, StorageError, validate_key
 from archive_core.storage.base import read_into
-from archive_core.timeutil import Clock, system_clock
+from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.archive import SYSTEM_ACTOR, Archive
 from preservation.aip import export_zip, validate_aip
 from preservation.fixity import FixityError, find_dossier
@@ -370,13 +370,13 @@ def locations_report(archive: Archive) -> list[dict[str, Any]]:
             .where(DossierRow.state == DossierState.ARCHIVED, CopyRow.state != CopyState.DELETED)
             .group_by(CopyRow.location_id, CopyRow.state)
         ).all()
-        file_counts = dict(
+        file_counts: dict[int, int] = dict(
             session.execute(
                 select(FileRow.dossier_id, func.count())
                 .join(DossierRow, DossierRow.id == FileRow.dossier_id)
                 .where(DossierRow.state == DossierState.ARCHIVED)
                 .group_by(FileRow.dossier_id)
-            ).tuples().all()
+            ).all()
         )
         per_dossier = session.execute(
             select(
@@ -396,7 +396,7 @@ def locations_report(archive: Archive) -> list[dict[str, Any]]:
         dossiers = [
             {"aip_id": aip_id, "code": code, "objects": count, "bytes": int(size or 0),
              "verified": int(verified or 0), "complete": int(verified or 0) >= file_counts.get(dossier_id, 0) > 0,
-             "oldest_check": oldest.isoformat() if oldest else None}
+             "oldest_check": iso_vn(oldest) if oldest else None}
             for loc, dossier_id, aip_id, code, count, size, verified, oldest in per_dossier
             if loc == store.location_id
         ]

@@ -176,18 +176,21 @@ def world(catalog: Catalog, tmp_path: Path) -> World:
     clock = ManualClock(T0)
     audit = AuditLog(catalog, tmp_path / "audit-anchors", clock=clock)
     policy = DestructionPolicy(default=AgencyPolicy(so_noi_vu_review=True, council=CouncilRule(min_members=3)))
-    w = World(catalog, audit, clock, Accounts(audit, clock=clock), Workflow(audit, policy, clock=clock))
-    w.user("lanpt.vp", AGENCY, Role.ARCHIVIST)
-    w.user("hoangnv.vp", AGENCY, Role.ARCHIVIST)
-    for member in [*MEMBERS, "dung.hd"]:
-        w.user(member, AGENCY, Role.COUNCIL_MEMBER)
-    w.user("hungtv.vp", AGENCY, Role.AGENCY_HEAD)
-    w.user("phocp.vp", AGENCY, Role.AGENCY_HEAD)
-    w.user("thu.vp", AGENCY, Role.OFFICER)
-    w.user("minhlq.snv", SNV, Role.SO_NOI_VU, role_agency="*")
+    accounts = Accounts(audit, clock=clock)
+    people = [
+        ("lanpt.vp", AGENCY, Role.ARCHIVIST, AGENCY), ("hoangnv.vp", AGENCY, Role.ARCHIVIST, AGENCY),
+        *((member, AGENCY, Role.COUNCIL_MEMBER, AGENCY) for member in [*MEMBERS, "dung.hd"]),
+        ("hungtv.vp", AGENCY, Role.AGENCY_HEAD, AGENCY), ("phocp.vp", AGENCY, Role.AGENCY_HEAD, AGENCY),
+        ("thu.vp", AGENCY, Role.OFFICER, AGENCY), ("minhlq.snv", SNV, Role.SO_NOI_VU, "*"),
+    ]
+    with catalog.session() as session:  # one transaction: the fixture stays fast
+        for username, agency, role, scope in people:
+            accounts.create_user(session, actor=SYSTEM_ACTOR, username=username, full_name=username,
+                                 agency_code=agency)
+            accounts.grant_role(session, actor=SYSTEM_ACTOR, username=username, role=role, agency_code=scope)
     for code in CODES:
         add_dossier(catalog, code)
-    return w
+    return World(catalog, audit, clock, accounts, Workflow(audit, policy, clock=clock))
 
 
 # ---------------------------------------------------------------- paths through the machine
@@ -460,7 +463,7 @@ def test_a_council_that_agrees_to_nothing_rejects_the_list(world: World) -> None
 
 
 def test_council_designation_rules(world: World) -> None:
-    code = propose(world)
+    code = propose(world, CODES[1:])
     world.refused("DS-COUNCIL-SIZE", "submit", code, "lanpt.vp", members=["an.hd", "binh.hd", "an.hd"])
     world.refused("DS-MEMBER-ROLE", "submit", code, "lanpt.vp", members=["an.hd", "binh.hd", "thu.vp"])
     world.refused("DS-MEMBER-ROLE", "submit", code, "lanpt.vp", members=["an.hd", "binh.hd", "nobody.vp"])
@@ -468,13 +471,16 @@ def test_council_designation_rules(world: World) -> None:
     # Two members tied by a delegation would be one will with two votes.
     world.delegate("binh.hd", "an.hd", Role.COUNCIL_MEMBER)
     world.refused("DS-SEPARATION", "submit", code, "lanpt.vp", members=MEMBERS)
+    # The agency's configured members are designated by default (for lists proposed under that rule).
     configured = world.with_policy(DestructionPolicy(default=AgencyPolicy(
         council_members=["cuong.hd", "dung.hd", "an.hd"])))
-    other = propose(configured, CODES[:1])
-    configured.refused("DS-SEPARATION", "submit", code, "lanpt.vp")
-    lst = configured.step("submit", other, "hoangnv.vp", members=["cuong.hd", "dung.hd", "binh.hd"])
+    other = propose(configured, CODES[:1], actor="hoangnv.vp")
+    configured.refused("DS-COUNCIL-SIZE", "submit", code, "lanpt.vp")
+    lst = configured.step("submit", other, "hoangnv.vp")
     assert lst.state == ListState.COUNCIL_REVIEW
-    configured.refused("DS-NOT-DESIGNATED", "give_opinion", other, "an.hd", Opinion.AGREE)
+    shown = DestructionCommands(configured.catalog, configured.workflow).show(other).data
+    assert shown["council"] == [{"round": 1, "members": ["cuong.hd", "dung.hd", "an.hd"]}]
+    configured.refused("DS-NOT-DESIGNATED", "give_opinion", other, "binh.hd", Opinion.AGREE)
 
 
 # ---------------------------------------------------------------- Sở Nội vụ and head
@@ -664,6 +670,8 @@ def test_a_list_being_executed_cannot_be_cancelled(world: World) -> None:
         world.workflow.start_execution(session, code, "lanpt.vp")
     world.refused("DS-STATE", "cancel", code, "hungtv.vp", comment="x")
     world.refused("DS-STATE", "start_execution", code, "lanpt.vp")
+    world.refused("DS-REPORT", "finish_execution", code, "lanpt.vp",
+                  ExecutionReport((ItemResult(999_999, ItemOutcome.DESTROYED),)))
     # An interrupted run is closed by recording an empty report: every item failed, visibly.
     world.step("finish_execution", code, "lanpt.vp", ExecutionReport(results=()))
     assert world.state(code) == ListState.PARTIALLY_DESTROYED
@@ -697,8 +705,6 @@ def test_an_executor_error_leaves_every_dossier_failed_and_visible(world: World)
     assert {result.outcome for result in report.results} == {ItemOutcome.FAILED}
     assert world.state(code) == ListState.PARTIALLY_DESTROYED
     assert set(world.items(code).values()) == {ItemState.FAILED}
-    world.refused("DS-REPORT", "finish_execution", code, "lanpt.vp",
-                  ExecutionReport((ItemResult(999_999, ItemOutcome.DESTROYED),)))
     world.hold(CODES[0])
     world.hold(CODES[1])
     world.refused("DS-RETRY-HELD", "start_execution", code, "lanpt.vp")
@@ -731,6 +737,7 @@ def test_only_destroyable_dossiers_can_be_proposed(world: World) -> None:
 
 def test_a_proposal_from_a_stored_due_list(world: World) -> None:
     other_agency = add_dossier(world.catalog, "H49.02.2010.01", agency=OTHER)
+    not_listed = add_dossier(world.catalog, "H49.01.2010.05")
     world.hold(CODES[2])
     with world.catalog.session() as session:
         due = DueListRow(kind=DueListKind.DUE, as_of=date(2026, 11, 21), horizon=date(2026, 11, 21),
@@ -750,7 +757,7 @@ def test_a_proposal_from_a_stored_due_list(world: World) -> None:
     skipped = world.history(code)[0].details["skipped"]
     assert [(row["code"], row["reason"]) for row in skipped] == [(CODES[2], "DS-HELD")]
     world.refused("DS-NOT-IN-DUE-LIST", "propose", "hoangnv.vp", agency_code=AGENCY, due_list_id=due_id,
-                  dossiers=[other_agency + 1000])
+                  dossiers=[not_listed])
     world.refused("DS-DUE-LIST", "propose", "hoangnv.vp", agency_code=AGENCY, due_list_id=due_id + 1)
     world.refused("DS-ON-OTHER-LIST", "propose", "hoangnv.vp", agency_code=AGENCY, due_list_id=due_id,
                   dossiers=[CODES[0]])
@@ -831,14 +838,14 @@ def test_a_council_member_cannot_be_the_deciding_head(world: World) -> None:
 def test_one_person_cannot_take_two_seats_through_two_delegations(world: World) -> None:
     code = to_council(world)
     world.delegate("an.hd", "thu.vp", Role.COUNCIL_MEMBER)
-    world.delegate("binh.hd", "thu.vp", Role.COUNCIL_MEMBER)
-    world.refused("DS-AMBIGUOUS", "give_opinion", code, "thu.vp", Opinion.AGREE)
-    world.step("give_opinion", code, "thu.vp", Opinion.AGREE, on_behalf_of="an.hd")
+    world.step("give_opinion", code, "thu.vp", Opinion.AGREE)  # the only seat thu.vp may act for
     step = world.history(code)[-1]
     assert (step.actor, step.on_behalf_of, step.role) == ("thu.vp", "an.hd", "council_member")
+    world.delegate("binh.hd", "thu.vp", Role.COUNCIL_MEMBER)
+    world.refused("DS-AMBIGUOUS", "give_opinion", code, "thu.vp", Opinion.AGREE)
     error = world.refused("DS-SEPARATION", "give_opinion", code, "thu.vp", Opinion.AGREE, on_behalf_of="binh.hd")
     assert error.params["prior"] == "council" and error.params["capacity"] == "council"
-    # The member behind the first seat cannot vote for the second one either.
+    # binh.hd's hand already voted for an.hd's seat: binh.hd cannot vote in person either.
     world.refused("DS-SEPARATION", "give_opinion", code, "binh.hd", Opinion.AGREE)
     world.refused("DS-NO-DELEGATION", "give_opinion", code, "thu.vp", Opinion.AGREE, on_behalf_of="cuong.hd")
     world.step("give_opinion", code, "cuong.hd", Opinion.AGREE)
@@ -869,7 +876,7 @@ def test_the_so_noi_vu_reviewer_comes_from_outside_the_agency(world: World) -> N
 
 def test_expired_and_revoked_delegations_give_no_authority(world: World) -> None:
     code = to_head(world)
-    world.delegate("hungtv.vp", "thu.vp", Role.AGENCY_HEAD, days=2, start=T0 - timedelta(days=1))
+    world.delegate("hungtv.vp", "thu.vp", Role.AGENCY_HEAD, days=2, start=T0)
     world.clock.now = T0 + timedelta(days=2)
     world.refused("DS-ROLE", "decide", code, "thu.vp", approve=True)
     world.refused("DS-NO-DELEGATION", "decide", code, "thu.vp", approve=True, on_behalf_of="hungtv.vp")
@@ -908,7 +915,7 @@ def test_no_single_person_can_take_a_list_from_proposal_to_execution(world: Worl
     world.step("submit", code, "super.vp", members=MEMBERS)
     world.refused("DS-NOT-DESIGNATED", "give_opinion", code, "super.vp", Opinion.AGREE)
     council_agrees(world, code)
-    world.refused("DS-REVIEWER-AGENCY", "review", code, "super.vp", ReviewVerdict.APPROVE)
+    world.refused("DS-SEPARATION", "review", code, "super.vp", ReviewVerdict.APPROVE)
     world.step("review", code, "minhlq.snv", ReviewVerdict.APPROVE)
     world.refused("DS-SEPARATION", "decide", code, "super.vp", approve=True)
     world.step("decide", code, "hungtv.vp", approve=True)

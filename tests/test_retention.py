@@ -13,7 +13,7 @@ from archive_core.audit import AuditLog, anchors_dir_for
 from archive_core.catalog import Catalog, DossierRow, DossierState, repo
 from archive_core.model import Document, DocumentKind, Dossier, DossierKind, Fonds
 from archive_core.settings import Settings, Storage
-from archive_core.timeutil import VN_TZ, Clock
+from archive_core.timeutil import VN_TZ
 from preservation.retention import (
     STATUS_ADVANCE,
     STATUS_DUE,
@@ -199,7 +199,7 @@ def test_schedule_applies_when_the_dossier_states_no_period(env: Env) -> None:
     assert (got[invitations].source, got[invitations].schedule_code) == (RetentionSource.SCHEDULE, "VT.03")
     assert got[invitations].record_type_source == "typeName"
     assert got[invitations].due == date(2021, 1, 1)
-    assert got[coded_other].period is not None and got[coded_other].period.kind is PeriodKind.PERMANENT
+    assert got[coded_other].period == RetentionPeriod.permanent()
     assert got[stated].period == RetentionPeriod.of_years(20) and got[stated].source is RetentionSource.METADATA
     assert got[unknown].period is None and got[unknown].due is None
     assert got[chosen].period == RetentionPeriod.of_years(70) and got[chosen].record_type == "TC.01"
@@ -448,9 +448,8 @@ def test_job_run_years_ahead_stores_lists_and_audits(env: Env) -> None:
     jobs = [entry for entry in env.audit.entries() if entry.action == "retention.due_job"]
     assert [(e.details["due_count"], e.details["due_reused"]) for e in jobs] == [(1, False), (1, True), (2, False)]
     assert jobs[-1].time.year == 2039
-    with pytest.raises(RetentionError):
-        with env.catalog.session(readonly=True) as session:
-            load_due_list(session, 9999)
+    with pytest.raises(RetentionError), env.catalog.session(readonly=True) as session:
+        load_due_list(session, 9999)
 
 
 def test_job_repairs_stale_hold_flags_before_listing(env: Env) -> None:
@@ -505,7 +504,3 @@ def test_find_dossier_by_code_aip_or_id(env: Env) -> None:
         assert find_dossier(session, f"#{first}").id == first
         with pytest.raises(RetentionError, match="No dossier"):
             find_dossier(session, "H49.404")
-
-
-def _clock_at(moment: datetime) -> Clock:
-    return lambda: moment

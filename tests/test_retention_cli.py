@@ -106,7 +106,7 @@ def test_extend_trigger_and_history_commands(settings: Settings) -> None:
     extended = extend_command(settings, "H49.2015.01", years=30, reason="Còn giá trị", by="chu-tich", clock=clock)
     assert extended.exit_code == 0, extended.text
     assert extended.data["retention"]["due"] == "2046-01-01"
-    assert "Đã gia hạn hồ sơ H49.2015.01: thời hạn bảo quản 30 năm; ngày hết hạn: 01/01/2046." == extended.text
+    assert extended.text == "Đã gia hạn hồ sơ H49.2015.01: thời hạn bảo quản 30 năm; ngày hết hạn: 01/01/2046."
     too_short = extend_command(settings, "H49.2015.01", years=5, reason="x", by="chu-tich", clock=clock)
     assert too_short.exit_code == 1
     assert extend_command(settings, "H49.404", years=30, reason="x", by="y", clock=clock).exit_code == 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from archive_core.catalog import Base, Catalog, repo
+from archive_core.catalog import Base, Catalog, DossierRow, repo
 from archive_core.catalog.database import alembic_config
 from archive_core.catalog.retention_models import RetentionStateRow
 
@@ -32,23 +33,23 @@ def test_revision_sits_on_the_initial_schema() -> None:
 
 
 def test_migration_matches_the_models(catalog_url: str) -> None:
-    assert RetentionStateRow.__table__.metadata is Base.metadata
+    assert RetentionStateRow.metadata is Base.metadata
     with Catalog(catalog_url) as catalog:
         catalog.migrate("0002_retention")
         with catalog.engine.connect() as connection:
-            assert set(inspect(connection).get_table_names()) >= RETENTION_TABLES
+            tables = set(inspect(connection).get_table_names())
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert tables >= RETENTION_TABLES
     assert [d for d in differences if _mentions_retention(d)] == []
-    # The whole catalog matches too, once the retention models are part of Base.metadata.
-    assert differences == []
+    # Up to this revision the whole catalog matches; the only thing allowed is a table of another
+    # branch (0003_workflow …) whose models happen to be imported in this process.
+    assert [d for d in differences if not (d[0] == "add_table" and d[1].name not in tables)] == []
 
 
 def test_downgrade_removes_only_the_retention_tables(catalog_url: str) -> None:
     with Catalog(catalog_url) as catalog:
         catalog.migrate("0002_retention")
         with catalog.engine.begin() as connection:
-            from alembic import command
-
             command.downgrade(alembic_config(connection), "0001_initial")
         with catalog.engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
@@ -73,8 +74,6 @@ def test_retention_history_refuses_update(catalog: Catalog) -> None:
 
 
 def test_due_query_used_by_the_due_list_stays_on_its_index(catalog: Catalog) -> None:
-    from archive_core.catalog import DossierRow
-
     query = repo.due_dossiers_query(date(2030, 1, 1), notice_days=30).with_only_columns(
         DossierRow.id, DossierRow.code, DossierRow.title, DossierRow.retention_due
     )

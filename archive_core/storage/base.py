@@ -66,12 +66,18 @@ class StoredObject:
 class ObjectStore(Protocol):
     location_id: str
 
-    def put(self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None) -> StoredObject:
+    def put(
+        self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None, durable: bool = True
+    ) -> StoredObject:
         """Store the stream's bytes atomically (whole object or nothing) and return the SHA-256 computed while writing.
 
         `size` / `sha256`, when given, must match the bytes read, or `IntegrityError` is raised and
         nothing is kept. A previous object under the key stays untouched when the put fails.
         """
+        ...
+
+    def sync(self) -> None:
+        """Make every object put with `durable=False` since the last sync durable (a batch of fsyncs)."""
         ...
 
     def open(self, key: str) -> BinaryIO:

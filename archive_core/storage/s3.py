@@ -183,7 +183,12 @@ class S3Store:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def put(self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None) -> StoredObject:
+    def sync(self) -> None:
+        """Nothing to do: S3 acknowledges a put only once the object is stored durably."""
+
+    def put(
+        self, key: str, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None, durable: bool = True
+    ) -> StoredObject:
         full = self._full(key)
         part_bytes = self._part_bytes_for(size)
         hasher = hashlib.sha256()
