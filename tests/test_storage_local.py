@@ -293,3 +293,28 @@ def test_two_prefixes_of_one_bucket_are_accepted(tmp_path: Path) -> None:
     ]
     stores = make_stores(Settings(home=tmp_path, storage=Storage(locations=locations)))
     assert [store.location_id for store in stores] == ["a", "b"]
+
+
+def test_deferred_durability_fsyncs_every_file_and_folder_at_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archive_core.storage.local as local
+
+    store = local.LocalStore("batch", tmp_path / "root", create=True)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(local.os, "fsync", counting_fsync)
+    for name in ("a/1.bin", "a/2.bin", "b/3.bin"):
+        store.put(name, io.BytesIO(name.encode()), durable=False)
+    objects = {f"{store.root}/a/1.bin", f"{store.root}/a/2.bin", f"{store.root}/b/3.bin"}
+    assert not objects & set(synced), "no object is fsynced before sync() (new folders are, when made)"
+    synced.clear()
+    store.sync()
+    root = str(store.root)
+    assert objects | {f"{root}/a", f"{root}/b"} <= set(synced)
+    synced.clear()
+    store.sync()
+    assert synced == [], "a second sync has nothing left to do"
