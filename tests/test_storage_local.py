@@ -295,7 +295,9 @@ def test_two_prefixes_of_one_bucket_are_accepted(tmp_path: Path) -> None:
     assert [store.location_id for store in stores] == ["a", "b"]
 
 
-def test_deferred_durability_fsyncs_every_file_and_folder_at_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deferred_durability_fsyncs_every_file_and_folder_at_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import archive_core.storage.local as local
 
     store = local.LocalStore("batch", tmp_path / "root", create=True)
