@@ -59,6 +59,7 @@ import stat
 import struct
 import tarfile
 import tempfile
+import threading
 import unicodedata
 import zlib
 from abc import ABC, abstractmethod
@@ -597,23 +598,11 @@ class _LocalFileReader(_CheckedReader):
         super().close()
 
 
-def _open_nofollow(base: Path, parts: list[str], shown: str) -> int:
-    """Open base/parts… read-only without following any link below `base`; only regular files."""
-    dir_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+def _open_file_nofollow(dir_fd: int, name: str, shown: str) -> int:
     try:
-        for part in parts[:-1]:
-            try:
-                next_fd = os.open(part, _NOFOLLOW_DIR, dir_fd=dir_fd)
-            except OSError as exc:
-                raise _link_error(exc, shown) from exc
-            os.close(dir_fd)
-            dir_fd = next_fd
-        try:
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-        except OSError as exc:
-            raise _link_error(exc, shown) from exc
-    finally:
-        os.close(dir_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _link_error(exc, shown) from exc
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
@@ -666,8 +655,40 @@ class _LocalTreeSource(PackageSource):
         entry = self._by_path.get(path)
         if entry is None:
             raise FileNotFoundError(path)
-        fd = _open_nofollow(self._base, self._disk_parts[path], path)
+        parts = self._disk_parts[path]
+        dir_fd = self._folder_fd(tuple(parts[:-1]), path)
+        fd = _open_file_nofollow(dir_fd, parts[-1], path)
         return io.BufferedReader(_LocalFileReader(fd, path, entry.size), buffer_size=_READ_CHUNK)
+
+    def _folder_fd(self, parts: tuple[str, ...], shown: str) -> int:
+        """The folder's descriptor, opened once without following links (a folder swapped for a
+        link later does not matter: the descriptor still names the folder that was listed)."""
+        if not hasattr(self, "_folder_fds"):
+            self._folder_fds: dict[tuple[str, ...], int] = {}
+            self._folder_lock = threading.Lock()
+        with self._folder_lock:
+            return self._folder_fd_locked(self._folder_fds, parts, shown)
+
+    def _folder_fd_locked(self, cache: dict[tuple[str, ...], int], parts: tuple[str, ...], shown: str) -> int:
+        found = cache.get(parts)
+        if found is not None:
+            return found
+        if parts:
+            parent = self._folder_fd_locked(cache, parts[:-1], shown)
+            try:
+                fd = os.open(parts[-1], _NOFOLLOW_DIR, dir_fd=parent)
+            except OSError as exc:
+                raise _link_error(exc, shown) from exc
+        else:
+            fd = os.open(self._base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        cache[parts] = fd
+        return fd
+
+    def close(self) -> None:
+        cache: dict[tuple[str, ...], int] = getattr(self, "_folder_fds", {})
+        for fd in cache.values():
+            os.close(fd)
+        cache.clear()
 
     def local_path(self, path: str) -> Path | None:
         if path not in self._by_path:
@@ -1404,4 +1425,5 @@ class TarSource(_LocalTreeSource):
 
     def close(self) -> None:
         """Removes the unpacked files only when the source made its own staging folder."""
+        super().close()
         self._remove_own_staging()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from archive_core.accounts import SYSTEM_ACTOR, AccountKind, Accounts, LockReason, Role
 from archive_core.audit import AuditLog
 from archive_core.catalog import Base, Catalog, DossierRow, DossierState, repo
-from archive_core.catalog.retention_models import DueListItemRow, DueListKind, DueListRow
+from archive_core.catalog.retention_models import DueListKind, HoldScope
 from archive_core.model import Dossier, DossierKind
 from archive_core.timeutil import VN_TZ
 from preservation.destruction.commands import DestructionCommands, error_result
@@ -48,6 +48,8 @@ from preservation.destruction.workflow import (
     hold_reasons,
     run_execution,
 )
+from preservation.retention.due import due_list_in, store_due_list
+from preservation.retention.holds import place_hold, release_hold
 
 pytest_plugins = ["tests.catalog_fixtures"]
 
@@ -126,9 +128,17 @@ class World:
             assert len(rows) == 1
             return rows[0]
 
-    def hold(self, code: str, held: bool = True) -> None:
+    def hold(self, code: str) -> int:
+        """A legal hold on one dossier, placed through the retention module (R-RT-4)."""
         with self.catalog.session() as session:
-            repo.set_legal_hold(session, repo.dossiers_by_code(session, code)[0], held)
+            dossier = repo.dossiers_by_code(session, code)[0]
+            return place_hold(session, scope=HoldScope.DOSSIER, reason="Thanh tra đang xác minh",
+                              owner="Thanh tra tỉnh", audit=self.audit, dossiers=[dossier], clock=self.clock).id
+
+    def release(self, hold_id: int) -> None:
+        with self.catalog.session() as session:
+            release_hold(session, hold_id, by="thanhtra.tinh", audit=self.audit, reason="Kết thúc xác minh",
+                         clock=self.clock)
 
     def user(self, username: str, agency: str, *roles: Role, role_agency: str | None = None,
              kind: AccountKind = AccountKind.PERSON) -> None:
@@ -231,7 +241,7 @@ class FakeExecutor:
     """Destroys nothing real; re-checks holds like a real executor must and can fail on demand."""
 
     def __init__(self, catalog: Catalog, *, fail: Sequence[str] = (), error: bool = False,
-                 before: Callable[[], None] | None = None) -> None:
+                 before: Callable[[], object] | None = None) -> None:
         self.catalog, self.fail, self.error, self.before = catalog, set(fail), error, before
         self.orders: list[ExecutionOrder] = []
 
@@ -557,7 +567,7 @@ def test_the_head_rejects_one_dossier(world: World) -> None:
 def test_a_hold_placed_mid_way_takes_the_dossier_off_at_the_next_step(world: World) -> None:
     code = to_council(world)
     world.step("give_opinion", code, "an.hd", Opinion.AGREE)
-    world.hold(CODES[1])
+    hold = world.hold(CODES[1])
     world.step("give_opinion", code, "binh.hd", Opinion.AGREE)
     steps = world.history(code)
     assert [row.action for row in steps[-3:]] == ["hold_removed", "opinion", "council_conclude"]
@@ -567,7 +577,7 @@ def test_a_hold_placed_mid_way_takes_the_dossier_off_at_the_next_step(world: Wor
     assert world.items(code)[CODES[1]] == ItemState.HELD
     review = world.step("review", code, "minhlq.snv", ReviewVerdict.APPROVE)
     assert review.state == ListState.HEAD_DECISION
-    world.hold(CODES[1], False)
+    world.release(hold)
     # Released, it is in normal retention again and can be listed anew.
     assert propose(world, [CODES[1]], actor="hoangnv.vp")
     assert_audited(world, code)
@@ -608,6 +618,27 @@ def test_holds_on_every_dossier_cancel_the_list(world: World) -> None:
     assert "decide_approve" not in world.actions(code)
     assert set(world.items(code).values()) == {ItemState.HELD}
     assert_audited(world, code)
+
+
+def test_an_agency_hold_or_a_stale_flag_stops_destruction(world: World) -> None:
+    code = to_approved(world, CODES[:2])
+    with world.catalog.session() as session:
+        place_hold(session, scope=HoldScope.AGENCY, code=AGENCY, reason="Kiểm toán nhà nước", owner="KTNN",
+                   audit=world.audit, clock=world.clock)
+    order = world.step("start_execution", code, "lanpt.vp")
+    assert isinstance(order, ExecutionOrder) and order.items == ()
+    assert world.state(code) == ListState.CANCELLED
+    assert "Kiểm toán nhà nước" in (world.history(code)[-2].details["dossiers"] and world.items(code) and
+                                    _notes(world, code)[CODES[0]])
+    # A flag left set without any hold still blocks: when in doubt, nothing is destroyed.
+    with world.catalog.session() as session:
+        repo.set_legal_hold(session, repo.dossiers_by_code(session, CODES[3])[0], True)
+        assert hold_reasons(session, repo.dossiers_by_code(session, CODES[3])[0]) == ["dossiers.legal_hold"]
+
+
+def _notes(world: World, code: str) -> dict[str, str | None]:
+    with world.catalog.session(readonly=True) as session:
+        return {item.dossier_code or "": item.note for item in world.workflow.get(session, code).items}
 
 
 # ---------------------------------------------------------------- execution deadline
@@ -736,19 +767,15 @@ def test_only_destroyable_dossiers_can_be_proposed(world: World) -> None:
 
 
 def test_a_proposal_from_a_stored_due_list(world: World) -> None:
-    other_agency = add_dossier(world.catalog, "H49.02.2010.01", agency=OTHER)
-    not_listed = add_dossier(world.catalog, "H49.01.2010.05")
-    world.hold(CODES[2])
+    add_dossier(world.catalog, "H49.02.2010.01", agency=OTHER)
+    today = date(2026, 11, 21)
     with world.catalog.session() as session:
-        due = DueListRow(kind=DueListKind.DUE, as_of=date(2026, 11, 21), horizon=date(2026, 11, 21),
-                         notice_days=30, created_at=T0, created_by="system", item_count=5, digest="0" * 64)
-        session.add(due)
-        session.flush()
-        ids = [world.dossier(code).id for code in CODES] + [other_agency]
-        for position, dossier_id in enumerate(ids):
-            session.add(DueListItemRow(list_id=due.id, position=position, dossier_id=dossier_id,
-                                       retention_due=date(2021, 1, 1), status="Xem xét hủy"))
-        due_id = due.id
+        listing = due_list_in(session, today, generated_at=T0)
+        due_id = store_due_list(session, listing.due, kind=DueListKind.DUE, as_of=today, horizon=today,
+                                notice_days=0, created_by=SYSTEM_ACTOR, clock=world.clock)[0].id
+    assert len(listing.due) == 5
+    not_listed = add_dossier(world.catalog, "H49.01.2010.05")
+    world.hold(CODES[2])  # placed after the due list was made
     commands = DestructionCommands(world.catalog, world.workflow)
     result = commands.propose("lanpt.vp", agency_code=AGENCY, latest_due=True)
     code = result.data["code"]

@@ -36,9 +36,9 @@ from preservation.destruction.workflow import (
     Executor,
     ReviewVerdict,
     Workflow,
-    latest_due_list,
     run_execution,
 )
+from preservation.retention.due import latest_due_list
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ from archive_core.audit import AuditLog
 from archive_core.catalog.database import Catalog
 from archive_core.catalog.models import DossierRow, DossierState
 from archive_core.catalog.repo import dossiers_by_code
-from archive_core.catalog.retention_models import DueListItemRow, DueListKind, DueListRow
+from archive_core.catalog.retention_models import DueListRow
 from archive_core.timeutil import Clock, iso_vn, system_clock, to_vn
 from preservation.destruction.errors import WorkflowError, workflow_error
 from preservation.destruction.models import (
@@ -87,6 +87,8 @@ from preservation.destruction.models import (
     TransitionRow,
 )
 from preservation.destruction.policy import AgencyPolicy, DestructionPolicy
+from preservation.retention.due import load_due_list
+from preservation.retention.holds import active_holds_for
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +203,17 @@ HoldCheck = Callable[[Session, DossierRow], list[str]]
 
 
 def hold_reasons(session: Session, dossier: DossierRow) -> list[str]:
-    """Why `dossier` must not be destroyed now (empty: no hold). The executor calls this again
-    for every dossier at the moment of execution (R-RT-4)."""
-    return ["legal_hold"] if dossier.legal_hold else []
+    """The legal holds covering `dossier` now (empty: none), read from the holds themselves.
+
+    The executor calls this again for every dossier at the moment of execution
+    (R-RT-4). A set `legal_hold` flag without an active hold (a stale flag) also
+    counts: when in doubt, nothing is destroyed.
+    """
+    holds = active_holds_for(session, dossier)
+    reasons = [f"lệnh tạm giữ số {hold.id}: {hold.reason} ({hold.owner})" for hold in holds]
+    if not reasons and dossier.legal_hold:
+        reasons.append("dossiers.legal_hold")
+    return reasons
 
 
 # ---------------------------------------------------------------- execution interface
@@ -422,16 +432,13 @@ class Workflow:
                 if refusal is not None:
                     raise refusal
             return _unique(dossiers), []
-        due = session.get(DueListRow, due_list_id)
-        if due is None:
+        if session.get(DueListRow, due_list_id) is None:
             raise workflow_error("DS-DUE-LIST", due_list=due_list_id)
-        items = list(session.scalars(
-            select(DueListItemRow).where(DueListItemRow.list_id == due.id).order_by(DueListItemRow.position)
-        ))
+        items = load_due_list(session, due_list_id).items or []
         wanted = {self._dossier(session, ref).id for ref in refs}
         candidates = [item.dossier_id for item in items if not wanted or item.dossier_id in wanted]
         for dossier_id in wanted - set(candidates):
-            raise workflow_error("DS-NOT-IN-DUE-LIST", dossier=dossier_id, due_list=due.id)
+            raise workflow_error("DS-NOT-IN-DUE-LIST", dossier=dossier_id, due_list=due_list_id)
         chosen, skipped = [], []
         for dossier in _lock_dossiers(session, candidates):
             if dossier.agency_code != agency and not wanted:
@@ -1161,12 +1168,6 @@ def _roles_text(action: Action, *, vi: bool = False) -> str:
     return " / ".join(role.label_vi if vi else role.value for role in ROLES.get(action, {}))
 
 
-def latest_due_list(session: Session) -> DueListRow | None:
-    """The newest stored due list (kind `due`)."""
-    query = select(DueListRow).where(DueListRow.kind == DueListKind.DUE).order_by(DueListRow.id.desc()).limit(1)
-    return session.scalars(query).first()
-
-
 def run_execution(
     catalog: Catalog, workflow: Workflow, code: str, actor: str, executor: Executor, *, on_behalf_of: str | None = None
 ) -> tuple[ExecutionOrder, ExecutionReport]:
@@ -1206,6 +1207,5 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "hold_reasons",
-    "latest_due_list",
     "run_execution",
 ]
