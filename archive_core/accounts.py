@@ -29,15 +29,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, false, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from archive_core.audit import AuditLog
 from archive_core.catalog.models import CODE_CHARS, Base
 from archive_core.catalog.types import BIG_ID, UtcDateTime, str_enum
 from archive_core.timeutil import Clock, iso_vn, system_clock
+
+if TYPE_CHECKING:
+    # Only for annotations: the catalog may import this module to register its tables.
+    from archive_core.audit import AuditLog
 
 ALL_AGENCIES = "*"
 """Agency scope of an assignment that covers every agency (Sở Nội vụ inspector, administrator)."""

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from archive_core.destruction_policy import DestructionPolicy
+
 
 class Limits(BaseModel):
     """Hard limits on anything read from a submission (hostile-input bounds)."""
@@ -156,6 +158,7 @@ class Settings(BaseSettings):
     pdfa: PdfaPolicy = Field(default_factory=PdfaPolicy)
     virus: VirusPolicy = Field(default_factory=VirusPolicy)
     storage: Storage = Field(default_factory=Storage)
+    destruction: DestructionPolicy = Field(default_factory=DestructionPolicy)
 
     @classmethod
     def settings_customise_sources(

@@ -84,7 +84,8 @@ class Catalog:
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+        heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+        return heads[0] if len(heads) == 1 else None
 
     def dispose(self) -> None:
         self.engine.dispose()

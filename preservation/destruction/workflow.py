@@ -72,6 +72,7 @@ from archive_core.catalog.database import Catalog
 from archive_core.catalog.models import DossierRow, DossierState
 from archive_core.catalog.repo import dossiers_by_code
 from archive_core.catalog.retention_models import DueListRow
+from archive_core.destruction_policy import AgencyPolicy, DestructionPolicy
 from archive_core.timeutil import Clock, iso_vn, system_clock, to_vn
 from preservation.destruction.errors import WorkflowError, workflow_error
 from preservation.destruction.models import (
@@ -86,7 +87,6 @@ from preservation.destruction.models import (
     OpinionRow,
     TransitionRow,
 )
-from preservation.destruction.policy import AgencyPolicy, DestructionPolicy
 from preservation.retention.due import load_due_list
 from preservation.retention.holds import active_holds_for
 
@@ -462,6 +462,8 @@ class Workflow:
         rows = dossiers_by_code(session, ref.strip())
         if not rows:
             raise workflow_error("DS-DOSSIER-UNKNOWN", dossier=ref)
+        # A code may survive in the stub of a destroyed dossier and be reused by a live one.
+        rows = [row for row in rows if row.state != DossierState.DESTROYED] or rows[:1]
         if len(rows) > 1:
             raise workflow_error("DS-DOSSIER-AMBIGUOUS", dossier=ref)
         return rows[0]

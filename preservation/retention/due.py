@@ -15,19 +15,20 @@ the time of its injectable clock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from archive_core.audit import AuditLog, anchors_dir_for
-from archive_core.catalog import Catalog, DossierRow, DossierState, repo
+from archive_core.catalog import Base, Catalog, DossierRow, DossierState, repo
 from archive_core.catalog.retention_models import (
     DueListItemRow,
     DueListKind,
@@ -50,11 +51,13 @@ STATUS_ADVANCE = "Sắp đến hạn xem xét hủy"
 DUE_LIST_TITLE = "Danh mục tài liệu hết giá trị"
 ADVANCE_LIST_TITLE = "Danh mục hồ sơ sắp hết thời hạn bảo quản"
 INSERT_BATCH = 10_000
+_ITEMS_TABLE = Base.metadata.tables[DueListItemRow.__tablename__]
 _IN_CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class DueItem:
+class DueItem(NamedTuple):
+    """One dossier of a due list (a tuple: lists run to hundreds of thousands of items)."""
+
     dossier_id: int
     code: str | None
     title: str | None
@@ -119,35 +122,69 @@ def build_due_list(
         return due_list_in(session, on, notice_days=notice_days, generated_at=clock())
 
 
+_LISTED = (
+    DossierRow.id, DossierRow.code, DossierRow.title, DossierRow.agency_code, DossierRow.organ_id,
+    DossierRow.fonds_id, DossierRow.end_year, DossierRow.retention_years, DossierRow.retention_due,
+)
+
+
 def due_list_in(session: Session, on: date, *, notice_days: int = 0, generated_at: datetime) -> DueList:
+    """`build_due_list` inside the caller's transaction."""
     if notice_days < 0:
         raise RetentionError("Số ngày báo trước không được âm.", "The notice period cannot be negative.")
-    query = repo.due_dossiers_query(on, notice_days=notice_days).with_only_columns(
-        DossierRow.id, DossierRow.code, DossierRow.title, DossierRow.agency_code, DossierRow.organ_id,
-        DossierRow.fonds_id, DossierRow.end_year, DossierRow.retention_years, DossierRow.retention_due,
-    )
-    rows = session.execute(query).all()
+    rows = _due_rows(session, on, notice_days)
     scopes = ActiveScopes.load(session)
     if scopes:
         before = len(rows)
-        rows = [row for row in rows if not scopes.covers(row.id, row.agency_code, row.organ_id, row.fonds_id)]
+        rows = [row for row in rows if not scopes.covers(row[0], row[3], row[4], row[5])]
         if len(rows) != before:
             log.warning("%d held dossiers had no legal_hold flag; run refresh_hold_flags", before - len(rows))
-    events = _event_periods(session, [row.id for row in rows if row.retention_years is None])
+    events = _event_periods(session, [row[0] for row in rows if row[7] is None])
+    years_labels: dict[int, tuple[str, str]] = {}
+    days: dict[Any, date] = {}
     due: list[DueItem] = []
     upcoming: list[DueItem] = []
-    for row in rows:
-        period = events.get(row.id) if row.retention_years is None else RetentionPeriod.of_years(row.retention_years)
-        is_due = row.retention_due <= on
-        (due if is_due else upcoming).append(
-            DueItem(
-                dossier_id=row.id, code=row.code, title=row.title, agency_code=row.agency_code,
-                end_year=row.end_year, period=period.notation if period else None,
-                period_label=period.label_vi if period else None, retention_due=row.retention_due,
-                status=STATUS_DUE if is_due else STATUS_ADVANCE,
-            )
-        )
+    notation: str | None
+    label: str | None
+    for dossier_id, code, title, agency_code, _organ, _fonds, end_year, years, raw_due in rows:
+        if years is not None:
+            notation, label = years_labels.get(years) or years_labels.setdefault(years, (str(years), f"{years} năm"))
+        elif (event := events.get(dossier_id)) is not None:
+            notation, label = event.notation, event.label_vi
+        else:
+            notation = label = None
+        retention_due = days.get(raw_due) or days.setdefault(raw_due, _as_date(raw_due))
+        is_due = retention_due <= on
+        (due if is_due else upcoming).append(DueItem(
+            dossier_id, code, title, agency_code, end_year, notation, label, retention_due,
+            STATUS_DUE if is_due else STATUS_ADVANCE,
+        ))
     return DueList(on=on, notice_days=notice_days, generated_at=generated_at, due=due, upcoming=upcoming)
+
+
+def _due_rows(session: Session, on: date, notice_days: int) -> list[tuple[Any, ...]]:
+    """The due query's rows as plain driver tuples, in its order.
+
+    It is `repo.due_dossiers_query` (one range scan of `ix_dossiers_due`),
+    executed on the DBAPI cursor of the session's connection: with a few
+    hundred thousand rows, SQLAlchemy's per-row result processing would cost as
+    much as the scan itself. The values bound are ours (a day, a state, a
+    flag), rendered as literals.
+    """
+    query = repo.due_dossiers_query(on, notice_days=notice_days).with_only_columns(*_LISTED)
+    connection = session.connection()
+    sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _as_date(value: Any) -> date:
+    """SQLite gives a DATE column back as its ISO text, PostgreSQL as a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _event_periods(session: Session, dossier_ids: list[int]) -> dict[int, RetentionPeriod]:
@@ -247,7 +284,7 @@ def store_due_list(
         for position, item in enumerate(items, start=1)
     )
     while batch := list(itertools.islice(values, INSERT_BATCH)):
-        session.execute(insert(DueListItemRow), batch)
+        session.execute(insert(_ITEMS_TABLE), batch)  # Core executemany: no ORM bookkeeping per row
     return StoredDueList.from_row(row), False
 
 
@@ -268,12 +305,17 @@ def load_due_list(session: Session, list_id: int) -> StoredDueList:
         DueItem(
             dossier_id=item.dossier_id, code=item.code, title=item.title, agency_code=item.agency_code,
             end_year=item.end_year, period=item.period,
-            period_label=RetentionPeriod.parse(item.period).label_vi if item.period else None,
+            period_label=_label_of(item.period) if item.period else None,
             retention_due=item.retention_due, status=item.status,
         )
         for item in session.scalars(query)
     ]
     return StoredDueList.from_row(row, items)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_of(notation: str) -> str:
+    return RetentionPeriod.parse(notation).label_vi
 
 
 # ---------------------------------------------------------------- the scheduled job
