@@ -321,6 +321,16 @@ def faults() -> None:
         click.echo(f"{fault.name.lower()}\t{', '.join(fault.expected_codes)}")
 
 
+def _register_groups() -> None:
+    from api.cli_records import destruction, users
+
+    cli.add_command(destruction)
+    cli.add_command(users)
+
+
+_register_groups()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="earchive", standalone_mode=True)

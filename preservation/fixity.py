@@ -47,7 +47,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from sqlalchemy import Select, Table, and_, insert, or_, select, update
+from sqlalchemy import Select, Table, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive_core.catalog import CopyRow, CopyState, DossierRow, DossierState, EventRow, repo
@@ -336,17 +336,21 @@ _Row = Select[int, int, str, str, str, str, int, str]
 
 
 def _base_query(scope: _Scope) -> _Row:
-    query = (
-        select(*_COLUMNS)
-        .join(DossierRow, DossierRow.id == CopyRow.dossier_id)
-        .where(DossierRow.state == DossierState.ARCHIVED, CopyRow.state != CopyState.DELETED)
+    # EXISTS rather than a join, and the location compared as an expression: the plan then walks
+    # ix_copies_fixity_order (last_fixity_at, id) and stops at the batch size, instead of sorting
+    # every copy of every archived dossier for each batch.
+    archived = (
+        select(DossierRow.id)
+        .where(DossierRow.id == CopyRow.dossier_id, DossierRow.state == DossierState.ARCHIVED)
+        .exists()
     )
+    query = select(*_COLUMNS).where(archived, CopyRow.state != CopyState.DELETED)
     if scope.dossier_id is not None:
         query = query.where(CopyRow.dossier_id == scope.dossier_id)
     if scope.location_id is not None:
-        query = query.where(CopyRow.location_id == scope.location_id)
+        query = query.where(func.coalesce(CopyRow.location_id, "") == scope.location_id)
     if scope.excluded_locations:
-        query = query.where(CopyRow.location_id.not_in(sorted(scope.excluded_locations)))
+        query = query.where(func.coalesce(CopyRow.location_id, "").not_in(sorted(scope.excluded_locations)))
     return query
 
 
@@ -366,10 +370,8 @@ def _next_batch(session: Session, scope: _Scope, cursor: _Cursor, limit: int) ->
     )
     if cursor.last_at is not None:
         query = query.where(
-            or_(
-                CopyRow.last_fixity_at > cursor.last_at,
-                and_(CopyRow.last_fixity_at == cursor.last_at, CopyRow.id > cursor.last_id),
-            )
+            CopyRow.last_fixity_at >= cursor.last_at,  # the index range; the OR below is checked per row
+            or_(CopyRow.last_fixity_at > cursor.last_at, CopyRow.id > cursor.last_id),
         )
     found = list(connection.execute(query.order_by(CopyRow.last_fixity_at, CopyRow.id).limit(limit - len(rows))))
     if found:

@@ -467,7 +467,7 @@ def _retry_orders(archive: Archive, actor: str, now: datetime) -> list[Execution
             .order_by(DestructionListRow.id, DestructionItemRow.position)
         )
         grouped: dict[str, tuple[DestructionListRow, list[ExecutionItem]]] = {}
-        for item, lst in session.execute(query).tuples():
+        for item, lst in session.execute(query).all():
             entry = grouped.setdefault(lst.code, (lst, []))
             entry[1].append(ExecutionItem(item.dossier_id, item.dossier_code, item.aip_id, item.title))
         return [
