@@ -322,10 +322,10 @@ def faults() -> None:
 
 
 def _register_groups() -> None:
-    from api.cli_records import destruction, users
+    from api.cli_records import destruction, holds, retention, users
 
-    cli.add_command(destruction)
-    cli.add_command(users)
+    for group in (destruction, users, retention, holds):
+        cli.add_command(group)
 
 
 _register_groups()

@@ -320,3 +320,146 @@ def users_list(ctx: click.Context, agency_code: str | None, as_json: bool) -> No
     with archive.catalog.session(readonly=True) as session:
         data = [user_to_dict(session, row) for row in list_users(session, agency_code=agency_code)]
     _emit({"users": data}, "\n\n".join(user_text_vi(item) for item in data) or "Chưa có tài khoản nào.", as_json)
+
+
+def _migrated(ctx: click.Context) -> Settings:
+    """The settings, with the catalog brought to the current schema first."""
+    from archive_core.catalog import Catalog
+
+    settings = _settings(ctx)
+    with Catalog(settings.catalog_url) as catalog:
+        catalog.migrate()
+    return settings
+
+
+def _output(ctx: click.Context, output: Any, as_json: bool) -> None:
+    _emit(output.data, output.text, as_json)
+    if output.exit_code:
+        ctx.exit(REFUSED)
+
+
+def _day(value: str | None) -> Any:
+    from datetime import date
+
+    return date.fromisoformat(value) if value else None
+
+
+@click.group()
+def retention() -> None:
+    """Retention periods, the schedule and the due lists (R-RT-1…5)."""
+
+
+@retention.command("due")
+@click.option("--on", "on", help="Day (YYYY-MM-DD; default today).")
+@click.option("--notice-days", default=30, show_default=True)
+@click.option("--limit", type=int)
+@click.option("--store", "by", help="Store the lists as this user (the scheduled job uses `system`).")
+@json_option
+@click.pass_context
+def retention_due(ctx: click.Context, on: str | None, notice_days: int, limit: int | None, by: str | None,
+                  as_json: bool) -> None:
+    """Danh mục tài liệu hết giá trị (status "Xem xét hủy") and the 30-day advance list."""
+    from preservation.retention.cli import due_command
+
+    _output(ctx, due_command(_migrated(ctx), on=_day(on), notice_days=notice_days, limit=limit, by=by), as_json)
+
+
+@retention.command("extend")
+@click.argument("dossier")
+@actor_option
+@click.option("--years", type=int)
+@click.option("--permanent", is_flag=True)
+@click.option("--reason", required=True)
+@json_option
+@click.pass_context
+def retention_extend(ctx: click.Context, dossier: str, actor: str, years: int | None, permanent: bool, reason: str,
+                     as_json: bool) -> None:
+    """Appraisal extends a dossier's period (R-RT-5); the history is kept."""
+    from preservation.retention.cli import extend_command
+
+    _output(ctx, extend_command(_migrated(ctx), dossier, reason=reason, by=actor, years=years,
+                                permanent=permanent), as_json)
+
+
+@retention.command("trigger")
+@click.argument("dossier")
+@actor_option
+@click.option("--date", "trigger_on", required=True, help="When the event happened (YYYY-MM-DD).")
+@click.option("--reason")
+@json_option
+@click.pass_context
+def retention_trigger(ctx: click.Context, dossier: str, actor: str, trigger_on: str, reason: str | None,
+                      as_json: bool) -> None:
+    """Record the trigger date of an event-based period ("đến khi văn bản hết hiệu lực")."""
+    from preservation.retention.cli import trigger_command
+
+    _output(ctx, trigger_command(_migrated(ctx), dossier, trigger_on=_day(trigger_on), by=actor, reason=reason),
+            as_json)
+
+
+@retention.command("history")
+@click.argument("dossier")
+@json_option
+@click.pass_context
+def retention_history(ctx: click.Context, dossier: str, as_json: bool) -> None:
+    """A dossier's retention period and every change to it."""
+    from preservation.retention.cli import history_command
+
+    _output(ctx, history_command(_migrated(ctx), dossier), as_json)
+
+
+@retention.command("schedule")
+@json_option
+@click.pass_context
+def retention_schedule(ctx: click.Context, as_json: bool) -> None:
+    """The retention schedule in force (every row to be checked against TT 10/2022's appendix)."""
+    from preservation.retention.cli import schedule_command
+
+    _output(ctx, schedule_command(_migrated(ctx)), as_json)
+
+
+@click.group()
+def holds() -> None:
+    """Legal holds: no destruction while a hold covers a dossier (R-RT-4)."""
+
+
+@holds.command("add")
+@click.option("--dossier", "dossiers", multiple=True)
+@click.option("--agency")
+@click.option("--fonds")
+@click.option("--reason", required=True)
+@click.option("--owner", required=True, help="Who answers for the hold.")
+@click.option("--as", "actor", help="User placing the hold (default: the owner).")
+@json_option
+@click.pass_context
+def holds_add(ctx: click.Context, dossiers: Sequence[str], agency: str | None, fonds: str | None, reason: str,
+              owner: str, actor: str | None, as_json: bool) -> None:
+    """Place a hold on dossiers, an agency's dossiers or a fonds."""
+    from preservation.retention.cli import holds_add_command
+
+    _output(ctx, holds_add_command(_migrated(ctx), reason=reason, owner=owner, dossiers=list(dossiers),
+                                   agency=agency, fonds=fonds, by=actor), as_json)
+
+
+@holds.command("release")
+@click.argument("hold_id", type=int)
+@actor_option
+@click.option("--reason")
+@json_option
+@click.pass_context
+def holds_release(ctx: click.Context, hold_id: int, actor: str, reason: str | None, as_json: bool) -> None:
+    """Release a hold."""
+    from preservation.retention.cli import holds_release_command
+
+    _output(ctx, holds_release_command(_migrated(ctx), hold_id, by=actor, reason=reason), as_json)
+
+
+@holds.command("list")
+@click.option("--all", "include_released", is_flag=True)
+@json_option
+@click.pass_context
+def holds_list(ctx: click.Context, include_released: bool, as_json: bool) -> None:
+    """Holds in force (with --all: released ones too)."""
+    from preservation.retention.cli import holds_list_command
+
+    _output(ctx, holds_list_command(_migrated(ctx), include_released=include_released), as_json)

@@ -42,6 +42,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -50,7 +51,7 @@ from typing import Any, Final
 
 from sqlalchemy import Column, Connection, Date, DateTime, Integer, LargeBinary, MetaData, Table, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from archive_core.audit import (
     ANCHOR_FILE,
@@ -85,6 +86,7 @@ DESTRUCTIONS_PREFIX: Final = "destructions/"
 RESTORE_ALLOWED_IN_HOME: Final = frozenset({"storage", "keys"})
 """What an "empty" home may already hold at restore: the storage folders (copied as they are) and the master key."""
 INSERT_BATCH: Final = 1000
+FSYNC_THREADS: Final = 8
 _BUFFER = 1024 * 1024
 
 
@@ -171,11 +173,21 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _fsync_tree(root: Path) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(folder, name), "rb") as stream:
-                os.fsync(stream.fileno())
-        _fsync_dir(Path(folder))
+    """Make every file and folder under `root` durable; fsyncs are issued in parallel (the disk queues them)."""
+    folders: list[Path] = []
+    files: list[str] = []
+    for walked, _dirs, names in os.walk(root):
+        folders.append(Path(walked))
+        files.extend(os.path.join(walked, name) for name in names)
+    with ThreadPoolExecutor(max_workers=FSYNC_THREADS) as pool:
+        list(pool.map(_fsync_file, files))
+    for folder in reversed(folders):
+        _fsync_dir(folder)
+
+
+def _fsync_file(path: str) -> None:
+    with open(path, "rb") as stream:
+        os.fsync(stream.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -337,7 +349,7 @@ def _reflect(connection: Connection) -> list[Table]:
 def _read_snapshot(session: Session, work: Path, settings: Settings, include_objects: bool) -> _Snapshot:
     snapshot = _Snapshot()
     stores = {store.location_id: store for store in make_stores(settings)} if include_objects else {}
-    rows = session.scalars(select(DossierRow).order_by(DossierRow.id))
+    rows = session.scalars(select(DossierRow).options(selectinload(DossierRow.documents)).order_by(DossierRow.id))
     for row in rows:
         snapshot.total += 1
         if row.wrapped_key is not None and not row.key_destroyed and row.state is not DossierState.DESTROYED:
@@ -763,6 +775,11 @@ class RestoreReport:
     destroyed_applied: list[str] = field(default_factory=list)
     destruction_unverified: list[str] = field(default_factory=list)
     objects_restored: int = 0
+    pending: list[str] = field(default_factory=list)
+    """Dossiers whose ingest was under way at backup time: `ingest.archive.recover()` would roll them back."""
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    """AIPs on storage the restored catalog does not know (archived after the backup), and whether the
+    key backup holds their key (then they can be decrypted and submitted again)."""
     fixity: dict[str, Any] = field(default_factory=dict)
     decrypted: int = 0
     decrypt_failures: list[str] = field(default_factory=list)
@@ -790,6 +807,8 @@ class RestoreReport:
             "destroyed_applied": self.destroyed_applied,
             "destruction_unverified": self.destruction_unverified,
             "objects_restored": self.objects_restored,
+            "pending": self.pending,
+            "orphans": self.orphans,
             "fixity": {key: value for key, value in self.fixity.items() if key != "details"},
             "decrypted": self.decrypted,
             "decrypt_failures": self.decrypt_failures,
@@ -804,7 +823,18 @@ class RestoreReport:
             f"lại, {self.fixity.get('checked', 0)} bản sao kiểm tra ({self.fixity.get('failed', 0)} lỗi, "
             f"{self.fixity.get('repaired', 0)} đã sửa), giải mã thử {self.decrypted} hồ sơ; "
             f"nhật ký kiểm toán: {self.audit.get('message_vi', '')}"
-        )
+        ) + self._warnings_vi()
+
+    def _warnings_vi(self) -> str:
+        text = ""
+        if self.orphans:
+            text += (
+                f" Có {len(self.orphans)} gói AIP trong kho lưu trữ không có trong danh mục khôi phục "
+                "(lưu sau thời điểm sao lưu): không xóa, cần nộp lưu lại."
+            )
+        if self.pending:
+            text += f" {len(self.pending)} hồ sơ đang lưu dở lúc sao lưu: kiểm tra trước khi chạy phục hồi sự cố."
+        return text
 
 
 def restore(
@@ -859,13 +889,15 @@ def restore(
         records = read_destruction_records(archive.stores, destruction_log)
         _apply_keys(archive.catalog, archive.stores, keys, records, report, clock)
         report.objects_restored = _restore_objects(archive.catalog, archive.stores, backup_dir, manifest)
+        report.pending, report.orphans = _pending_and_orphans(archive.catalog, archive.stores, keys)
         archive.audit.append(
             actor, "catalog.restored", "archive", None,
             {"backup": str(backup_dir), "backup_created_at": manifest.created_at,
              "key_backup_created_at": keys.created_at, "keys_restored": report.keys_restored,
              "keys_missing": report.keys_missing[:100], "destroyed_applied": report.destroyed_applied[:100],
              "destruction_unverified": report.destruction_unverified[:100],
-             "objects_restored": report.objects_restored},
+             "objects_restored": report.objects_restored, "pending": report.pending[:100],
+             "orphans": [item["aip_id"] for item in report.orphans[:100]]},
         )
         fixity = audit_fixity(archive, repair=True, actor=actor, clock=clock)
         report.fixity = fixity.to_dict()
@@ -1074,6 +1106,29 @@ def _restore_objects(
                 copy.state = CopyState.WRITTEN
                 restored += 1
     return restored
+
+
+def _pending_and_orphans(
+    catalog: Catalog, stores: list[ObjectStore], keys: KeyBackup
+) -> tuple[list[str], list[dict[str, Any]]]:
+    with catalog.session(readonly=True) as session:
+        rows = session.execute(select(DossierRow.aip_id, DossierRow.state)).all()
+    known = {aip_id for aip_id, _ in rows if aip_id}
+    pending = sorted(str(aip_id) for aip_id, state in rows if state is DossierState.PENDING)
+    found: dict[str, set[str]] = {}
+    for store in stores:
+        try:
+            for item in store.list("aips/"):
+                aip_id = item.key.split("/", 2)[1]
+                if aip_id not in known:
+                    found.setdefault(aip_id, set()).add(store.location_id)
+        except StorageError as exc:
+            log.warning("%s: cannot list AIPs: %s", store.location_id, exc)
+    orphans = [
+        {"aip_id": aip_id, "locations": sorted(places), "key_in_key_backup": aip_id in keys.keys}
+        for aip_id, places in sorted(found.items())
+    ]
+    return pending, orphans
 
 
 def _decrypt_one_per_dossier(

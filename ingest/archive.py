@@ -44,6 +44,7 @@ from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.gate import GateOptions, GateResult, ProgressHook, check_package
 from ingest.receipt import Verdict
 from preservation.aip import AipBuild, AipFile, DerivedFile, build_aip, new_aip_id
+from preservation.retention import RetentionSchedule, assign_at_ingest, load_schedule, schedule_path
 
 log = logging.getLogger(__name__)
 
@@ -256,13 +257,20 @@ def _record_pending(
             master_key_id=archive.master_key.key_id,
             clock=clock,
         )
-        repo.set_submission_state(session, gate.submission_id, SubmissionState.ARCHIVING)
         session.flush()
+        assign_at_ingest(session, row, schedule=_schedule(archive.settings), audit=archive.audit, actor=actor,
+                         clock=clock)
+        repo.set_submission_state(session, gate.submission_id, SubmissionState.ARCHIVING)
         archive.audit.append_in(
             session, actor, "dossier.pending", "dossier", built.aip_id,
             {"submission": gate.submission_id, "files": len(built.files), "bytes": built.total_size},
         )
         return row.id
+
+
+def _schedule(settings: Settings) -> RetentionSchedule:
+    """The retention schedule applied when a dossier states no period (R-RT-2), editable per home."""
+    return load_schedule(schedule_path(settings))
 
 
 def _write_copies(

@@ -113,7 +113,7 @@ class RepairOutcome(StrEnum):
     """The dossier left the archived state meanwhile (being destroyed): nothing is kept."""
 
 
-@dataclass
+@dataclass(slots=True)
 class CopyCheck:
     """One copy's check (and repair, if any)."""
 
@@ -282,12 +282,15 @@ class _Target(NamedTuple):
     sha256: str
 
 
-def _check(store: ObjectStore, target: _Target) -> CopyCheck:
+def _check(store: ObjectStore | None, target: _Target) -> CopyCheck:
     result = CopyCheck(
         copy_id=target.copy_id, dossier_id=target.dossier_id, aip_id=target.aip_id,
         location_id=target.location_id, path=target.path, object_key=target.object_key,
         expected_size=target.size, expected_sha256=target.sha256, outcome=CheckOutcome.OK,
     )
+    if store is None:  # the catalog names a location the settings no longer configure
+        result.outcome, result.error = CheckOutcome.UNAVAILABLE, f"location {target.location_id} is not configured"
+        return result
     try:
         result.actual_size, result.actual_sha256 = hash_object(store, target.object_key)
     except ObjectMissing as exc:
@@ -305,7 +308,7 @@ def _check(store: ObjectStore, target: _Target) -> CopyCheck:
 
 
 def _check_group(stores: dict[str, ObjectStore], group: Sequence[_Target]) -> list[CopyCheck]:
-    return [_check(stores[target.location_id], target) for target in group]
+    return [_check(stores.get(target.location_id), target) for target in group]
 
 
 # ---------------------------------------------------------------- selection
@@ -359,7 +362,7 @@ def _next_batch(session: Session, scope: _Scope, cursor: _Cursor, limit: int) ->
     rows: list[Any] = []
     if cursor.never_checked:
         query = _base_query(scope).where(CopyRow.last_fixity_at.is_(None), CopyRow.id > cursor.last_id)
-        rows = list(connection.execute(query.order_by(CopyRow.id).limit(limit)))
+        rows = list(connection.execute(query.order_by(CopyRow.id).limit(limit)).fetchall())
         if len(rows) == limit:
             cursor.last_id = rows[-1][0]
             return [_Target(*row) for row in rows]
@@ -373,7 +376,8 @@ def _next_batch(session: Session, scope: _Scope, cursor: _Cursor, limit: int) ->
             CopyRow.last_fixity_at >= cursor.last_at,  # the index range; the OR below is checked per row
             or_(CopyRow.last_fixity_at > cursor.last_at, CopyRow.id > cursor.last_id),
         )
-    found = list(connection.execute(query.order_by(CopyRow.last_fixity_at, CopyRow.id).limit(limit - len(rows))))
+    ordered = query.order_by(CopyRow.last_fixity_at, CopyRow.id).limit(limit - len(rows))
+    found = list(connection.execute(ordered).fetchall())  # fetchall: SQLAlchemy's row-by-row iteration is slow
     if found:
         # The time is read for the last row only: converting it for every row costs more than this query.
         cursor.last_id = found[-1][0]
@@ -495,7 +499,7 @@ def _run(
     started_any = False
     # The catalog work of batch N (one transaction, then any repairs) runs in a recorder thread while the
     # pool hashes batch N+1; waiting for N before handing over N+1 keeps the order and bounds memory.
-    settling: Future[None] | None = None
+    settling: Future[set[str]] | None = None
     with (
         ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fixity") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="fixity-record") as recorder,
@@ -511,12 +515,13 @@ def _run(
             started_any = started_any or bool(results)
             down |= {r.location_id for r in results if r.outcome is CheckOutcome.UNAVAILABLE}
             if settling is not None:
-                settling.result()
-            settling = recorder.submit(_settle, run, results, repair, down)
+                down |= settling.result()
+            # The recorder gets its own copy of `down`: the main thread keeps reading this one.
+            settling = recorder.submit(_settle, run, results, repair, set(down))
             if not finished:
                 break
         if settling is not None:
-            settling.result()
+            down |= settling.result()
     report.unavailable_locations = sorted(down)
     report.finished_at = clock()
     report.seconds = timer() - start
@@ -535,6 +540,9 @@ def _tasks(batch: Sequence[_Target]) -> Iterator[list[_Target]]:
             group, size = [], 0
     if group:
         yield group
+
+
+_Task = Future[list[CopyCheck]]
 
 
 def _check_batch(
@@ -562,17 +570,16 @@ def _check_batch(
     return [item for task in submitted for item in task.result()], finished
 
 
-_Task = Future[list[CopyCheck]]
-
-
 # ---------------------------------------------------------------- recording
 
 
-def _settle(run: _Run, results: list[CopyCheck], repair: bool, down: set[str]) -> None:
+def _settle(run: _Run, results: list[CopyCheck], repair: bool, down: set[str]) -> set[str]:
+    """Record a batch, then repair its failures; returns `down` with any location found unreachable meanwhile."""
     _record_batch(run, results)
     if repair:
         for failed in (r for r in results if r.outcome.failed):
             _repair(run, failed, down)
+    return down
 
 
 _COPY_TABLE: Table = CopyRow.__table__  # type: ignore[assignment]

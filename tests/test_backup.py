@@ -215,10 +215,10 @@ def test_restore_refuses_a_home_that_is_not_empty(live: Settings, tmp_path: Path
 def test_restore_refuses_a_tampered_backup(live: Settings, tmp_path: Path, part: str) -> None:
     out = backup(live, tmp_path / "b1").path
     if part == "metadata":
-        target = sorted((out / "metadata").glob("*.xml"))[0]
-        target.write_bytes(target.read_bytes().replace(b"<", b"<!-- x --><", 1))
+        xml = sorted((out / "metadata").glob("*.xml"))[0]
+        xml.write_bytes(xml.read_bytes().replace(b"<", b"<!-- x --><", 1))
     elif part == "catalog":
-        with (out / "catalog" / "catalog.sqlite").open("r+b") as stream:
+        with (out / "catalog" / "catalog.sqlite").open("r+b") as stream:  # flip one byte of a page
             stream.seek(4096)
             byte = stream.read(1)
             stream.seek(4096)
@@ -273,6 +273,16 @@ def test_expired_key_backup_and_restore_with_the_newest_one(live: Settings, tmp_
     assert prune_key_backups(backups) == []  # not expired yet
     report = restore(old, empty_home(live, tmp_path / "second"), key_backup=newest / KEYS_DIR)
     assert report.ok and report.keys_restored == 3
+
+
+def test_dossier_archived_after_the_backup_is_reported_not_lost(live: Settings, tmp_path: Path) -> None:
+    old = backup(live, tmp_path / "old").path
+    [late] = ingest_dossiers(live, tmp_path / "late", 1, first_seed=450)
+    newest = backup(live, tmp_path / "newest").path
+    report = restore(old, empty_home(live, tmp_path / "restored"), key_backup=newest / KEYS_DIR)
+    assert report.ok and report.keys_restored == 3
+    assert report.orphans == [{"aip_id": late, "locations": ["copy-1", "copy-2"], "key_in_key_backup": True}]
+    assert "không xóa" in report.summary_vi()
 
 
 def test_dossier_destroyed_after_the_backup_stays_destroyed(

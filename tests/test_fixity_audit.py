@@ -24,6 +24,7 @@ from ingest.gate import GateOptions, check_package
 from ingest.generator import generate_dossier, write_tt05_sip
 from ingest.receipt import Verdict
 from preservation import fixity
+from preservation.cli_support import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, fixity_command
 from preservation.export import ExportError, export_dossier
 from preservation.fixity import CheckOutcome, FixityError, RepairOutcome, audit_fixity, run_fixity_job
 from tests.s3_fixtures import make_bucket, make_s3_store, seaweed  # noqa: F401  (fixtures)
@@ -304,6 +305,20 @@ def test_unreachable_location_is_skipped_not_marked_bad(archive: Archive) -> Non
     assert not report.all_good
 
 
+def test_copies_on_a_location_no_longer_configured_are_reported_not_checked(
+    template: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    shutil.copytree(template[0], tmp_path / "home", symlinks=True)
+    settings = make_settings(tmp_path / "home", [Location(id="copy-1"), Location(id="copy-3")])
+    archive = open_archive(settings)
+    try:
+        report = audit_fixity(archive)
+    finally:
+        archive.close()
+    assert report.unavailable_locations == ["copy-2"] and report.failed == 0
+    assert report.checked == report.ok > 0 and report.skipped_unavailable >= 1
+
+
 def test_scheduled_job_and_one_audit_at_a_time(archive: Archive) -> None:
     settings = archive.settings
     report = run_fixity_job(settings, budget_seconds=None)
@@ -313,6 +328,22 @@ def test_scheduled_job_and_one_audit_at_a_time(archive: Archive) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(FixityError):
             audit_fixity(archive)
+
+
+def test_fixity_command_output(archive: Archive) -> None:
+    settings = archive.settings
+    victim = copies(archive)[3]
+    damage(object_file(archive, victim), "flip", random.Random(9))
+    output = fixity_command(settings)
+    assert output.exit_code == EXIT_OK
+    assert (output.data["checked"], output.data["failed"], output.data["repaired"]) == (len(copies(archive)), 1, 1)
+    assert "1 bản sao lỗi, 1 đã sửa" in output.summary_vi
+    for copy in (c for c in copies(archive) if c.path == victim.path and c.dossier_id == victim.dossier_id):
+        damage(object_file(archive, copy), "delete", random.Random(1))
+    problems = fixity_command(settings, dossier=victim.aip_id)
+    assert problems.exit_code == EXIT_PROBLEMS and problems.data["unrepairable"] == 2
+    assert len(problems.data["details"]) == problems.data["checked"]  # one dossier: every copy listed
+    assert fixity_command(settings, dossier="nope").exit_code == EXIT_FAILED
 
 
 # ---------------------------------------------------------------- S3 (SeaweedFS)

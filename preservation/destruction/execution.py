@@ -201,7 +201,7 @@ class StorageExecutor:
         self.backoff_seconds = backoff_seconds
         self.clock = clock
         self.sleep = sleep
-        self.workers = workers or max(4, 2 * archive.settings.workers)
+        self.workers = workers or max(8, 2 * archive.settings.workers)
         self.scrub_catalog = scrub_catalog
         self.vacuum_full = vacuum_full
         self._given_up: dict[str, str] = {}
@@ -497,8 +497,9 @@ def _list_code_of(session: Session, dossier_id: int) -> str | None:
 def current_holds(session: Session, row: DossierRow) -> list[str]:
     """Why the dossier must not be destroyed at this moment (R-RT-4): the flag and the holds themselves."""
     reasons = list(hold_reasons(session, row))
-    for hold in active_holds_for(session, row):
-        reasons.append(f"lệnh tạm giữ số {hold.id} ({hold.owner}): {hold.reason}")
+    if not reasons:  # the workflow's check reads the holds too; asking them again costs one query
+        holds = active_holds_for(session, row)
+        reasons = [f"lệnh tạm giữ số {hold.id}: {hold.reason} ({hold.owner})" for hold in holds]
     return reasons
 
 
