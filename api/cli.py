@@ -322,10 +322,10 @@ def faults() -> None:
 
 
 def _register_groups() -> None:
-    from api.cli_records import destruction, holds, retention, users
+    from api.cli_records import STORAGE_COMMANDS, destruction, holds, retention, users
 
-    for group in (destruction, users, retention, holds):
-        cli.add_command(group)
+    for command in (destruction, users, retention, holds, *STORAGE_COMMANDS):
+        cli.add_command(command)
 
 
 _register_groups()

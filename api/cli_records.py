@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -172,11 +173,23 @@ def decide(ctx: click.Context, code: str, actor: str, on_behalf_of: str | None, 
 def execute(ctx: click.Context, code: str, actor: str, on_behalf_of: str | None, as_json: bool) -> None:
     """Destroy every copy and key of the approved dossiers, then write the destruction record."""
     from preservation.destruction.execution import StorageExecutor
+    from preservation.destruction.record import decisions_from_workflow, make_record
+    from preservation.destruction.workflow import run_execution
 
     with _refusals(ctx):
         commands, archive = _commands(ctx)
-        result = commands.execute(code, actor, StorageExecutor(archive), on_behalf_of=on_behalf_of)
-        _emit(result.data, result.text, as_json)
+        order, report = run_execution(archive.catalog, commands.workflow, code, actor, StorageExecutor(archive),
+                                      on_behalf_of=on_behalf_of)
+        shown = commands.show(code)
+        data = {**shown.data, "execution": report.to_dict()}
+        text = shown.text
+        if any(item.outcome.value == "destroyed" for item in report.results):
+            record = make_record(archive, order, report, decisions_from_workflow(archive.catalog, code), actor=actor)
+            data["record"] = {"record_id": record.record_id, "pdf": str(record.pdf_path),
+                              "aip_id": record.aip_id, "dossier_code": record.dossier_code}
+            text += (f"\n\nBiên bản hủy {record.record_id}: {record.pdf_path} "
+                     f"(đã lưu trữ vĩnh viễn, AIP {record.aip_id}).")
+        _emit(data, text, as_json)
 
 
 @destruction.command()
@@ -463,3 +476,81 @@ def holds_list(ctx: click.Context, include_released: bool, as_json: bool) -> Non
     from preservation.retention.cli import holds_list_command
 
     _output(ctx, holds_list_command(_migrated(ctx), include_released=include_released), as_json)
+
+
+@click.command()
+@click.option("--dossier", help="Only this dossier (AIP id or code).")
+@click.option("--location", help="Only this location.")
+@click.option("--budget", "budget_seconds", type=float, help="Stop after this many seconds (oldest checks first).")
+@click.option("--no-repair", is_flag=True, help="Report only; do not repair bad copies.")
+@json_option
+@click.pass_context
+def fixity(ctx: click.Context, dossier: str | None, location: str | None, budget_seconds: float | None,
+           no_repair: bool, as_json: bool) -> None:
+    """Audit the fixity of stored copies and repair bad ones from a good copy (R-ST-3)."""
+    from preservation.cli_support import fixity_command
+
+    output = fixity_command(_migrated(ctx), dossier=dossier, location=location, budget_seconds=budget_seconds,
+                            repair=not no_repair)
+    _emit(output.data, output.text, as_json)
+    ctx.exit(output.exit_code)
+
+
+@click.command()
+@click.argument("dossier")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--location", help="Read from this location first.")
+@json_option
+@click.pass_context
+def export(ctx: click.Context, dossier: str, out: Path, location: str | None, as_json: bool) -> None:
+    """Export a dossier's AIP as a standalone ZIP (decrypted, verified) that another system reads."""
+    from preservation.cli_support import export_command
+
+    output = export_command(_migrated(ctx), dossier, out, location=location)
+    _emit(output.data, output.text, as_json)
+    ctx.exit(output.exit_code)
+
+
+@click.command()
+@json_option
+@click.pass_context
+def locations(ctx: click.Context, as_json: bool) -> None:
+    """Where every copy lives: each location's health, objects and complete dossiers."""
+    from preservation.cli_support import locations_command
+
+    output = locations_command(_migrated(ctx))
+    _emit(output.data, output.text, as_json)
+    ctx.exit(output.exit_code)
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--full", is_flag=True, help="Also copy every stored object (monthly full backup, R-ST-4).")
+@json_option
+@click.pass_context
+def backup(ctx: click.Context, out: Path, full: bool, as_json: bool) -> None:
+    """Back up the catalog, wrapped keys (kept apart, 35 days), metadata XML and audit anchors (R-ST-4)."""
+    from preservation.cli_support import backup_command
+
+    output = backup_command(_migrated(ctx), out, full=full)
+    _emit(output.data, output.text, as_json)
+    ctx.exit(output.exit_code)
+
+
+@click.command()
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--keys", "key_backup", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--destruction-log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+def restore(ctx: click.Context, backup_dir: Path, key_backup: Path | None, destruction_log: Path | None,
+            as_json: bool) -> None:
+    """Restore a backup into an empty data home, then verify every AIP."""
+    from preservation.cli_support import restore_command
+
+    output = restore_command(_settings(ctx), backup_dir, key_backup=key_backup, destruction_log=destruction_log)
+    _emit(output.data, output.text, as_json)
+    ctx.exit(output.exit_code)
+
+
+STORAGE_COMMANDS = (fixity, export, locations, backup, restore)

@@ -9,11 +9,11 @@ failed (unknown dossier, non-empty home, tampered backup ...).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from archive_core.backup import BackupError, backup, restore
+from archive_core.commands import CommandOutput
 from archive_core.settings import Settings
 from ingest.archive import Archive, open_archive
 from preservation.export import ExportError, export_aip, locations_report
@@ -25,15 +25,6 @@ EXIT_PROBLEMS = 3
 CLI_ACTOR = "cli"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class CommandOutput:
-    data: dict[str, Any]
-    """Printed as JSON with `--json`."""
-    summary_vi: str
-    """Printed otherwise (NFC Vietnamese)."""
-    exit_code: int = EXIT_OK
 
 
 def _failure(exc: FixityError | ExportError | BackupError) -> CommandOutput:

@@ -164,7 +164,7 @@ def test_restore_into_an_empty_home_verifies_everything(
     live: Settings, template: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     made = backup_command(live, tmp_path / "b1")
-    assert made.exit_code == EXIT_OK, made.summary_vi
+    assert made.exit_code == EXIT_OK, made.text
     target = empty_home(live, tmp_path / "restored")
 
     output = restore_command(target, tmp_path / "b1")
@@ -186,7 +186,7 @@ def test_restore_into_an_empty_home_verifies_everything(
     finally:
         archive.close()
     assert live_keys(target) == live_keys(live)
-    assert "Khôi phục" in output.summary_vi
+    assert "Khôi phục" in output.text
 
 
 def test_restore_repairs_a_copy_damaged_in_storage(live: Settings, tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def test_pending_or_destroyed_dossiers_are_refused(
 def test_export_command_output(archive: Archive, template: tuple[Path, list[str]], tmp_path: Path) -> None:
     output = export_command(archive.settings, template[1][0], tmp_path / "cli.zip")
     assert output.exit_code == EXIT_OK and output.data["ok"] and output.data["files"] > 0
-    assert "Đã xuất hồ sơ" in output.summary_vi
+    assert "Đã xuất hồ sơ" in output.text
 
 
 def test_locations_report(archive: Archive, template: tuple[Path, list[str]]) -> None:
@@ -195,7 +195,7 @@ def test_locations_report(archive: Archive, template: tuple[Path, list[str]]) ->
     assert completeness == {template[1][0]: False, template[1][1]: True}
     assert after["copy-1"]["complete_dossiers"] == 2
     output = locations_command(archive.settings)
-    assert output.exit_code == EXIT_OK and "copy-2" in output.summary_vi
+    assert output.exit_code == EXIT_OK and "copy-2" in output.text
     store = archive.store("copy-1")
     assert isinstance(store, LocalStore)
     store.root.rename(store.root.with_name("gone"))

@@ -337,7 +337,7 @@ def test_fixity_command_output(archive: Archive) -> None:
     output = fixity_command(settings)
     assert output.exit_code == EXIT_OK
     assert (output.data["checked"], output.data["failed"], output.data["repaired"]) == (len(copies(archive)), 1, 1)
-    assert "1 bản sao lỗi, 1 đã sửa" in output.summary_vi
+    assert "1 bản sao lỗi, 1 đã sửa" in output.text
     for copy in (c for c in copies(archive) if c.path == victim.path and c.dossier_id == victim.dossier_id):
         damage(object_file(archive, copy), "delete", random.Random(1))
     problems = fixity_command(settings, dossier=victim.aip_id)

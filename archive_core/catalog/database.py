@@ -136,6 +136,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted content is overwritten, not left in free pages (destruction, R-DS-2).
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         # Archived means durable (R-ST-6): FULL syncs the WAL at every commit.
         cursor.execute("PRAGMA synchronous = FULL")

@@ -268,9 +268,9 @@ class LocalStore:
         while folder != self.root and folder.is_relative_to(self.root):
             try:
                 os.rmdir(folder)
-            except OSError:
-                return
-            _fsync_dir(folder.parent)
+                _fsync_dir(folder.parent)
+            except (OSError, StorageError):
+                return  # not empty, or a concurrent delete pruned it first
             folder = folder.parent
 
     def _walk(self, folder: Path | str, folder_key: str, prefix: str) -> Iterator[StoredObject]:

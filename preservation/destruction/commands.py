@@ -8,7 +8,6 @@ Each command runs in its own catalog transaction; a refused step raises
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from archive_core.accounts import UserRow
 from archive_core.catalog.database import Catalog
+from archive_core.commands import CommandOutput
 from archive_core.timeutil import iso_vn
 from preservation.destruction.errors import WorkflowError, workflow_error
 from preservation.destruction.models import (
@@ -41,14 +41,8 @@ from preservation.destruction.workflow import (
 from preservation.retention.due import latest_due_list
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    data: dict[str, Any]
-    text: str
-
-
-def error_result(error: WorkflowError) -> CommandResult:
-    return CommandResult({"error": error.to_dict()}, f"Lỗi {error.code}: {error.message_vi}")
+def error_result(error: WorkflowError) -> CommandOutput:
+    return CommandOutput({"error": error.to_dict()}, f"Lỗi {error.code}: {error.message_vi}")
 
 
 class DestructionCommands:
@@ -56,9 +50,9 @@ class DestructionCommands:
         self.catalog = catalog
         self.workflow = workflow
 
-    def _result(self, session: Session, lst: DestructionListRow, headline: str) -> CommandResult:
+    def _result(self, session: Session, lst: DestructionListRow, headline: str) -> CommandOutput:
         data = list_to_dict(session, lst, now=self.workflow.clock())
-        return CommandResult(data, f"{headline}\n\n{list_text_vi(data)}")
+        return CommandOutput(data, f"{headline}\n\n{list_text_vi(data)}")
 
     def propose(
         self,
@@ -71,7 +65,7 @@ class DestructionCommands:
         title: str | None = None,
         comment: str | None = None,
         on_behalf_of: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandOutput:
         """From dossier codes/ids, a stored due list, or (`latest_due`) the newest due list."""
         with self.catalog.session() as session:
             if latest_due:
@@ -86,13 +80,13 @@ class DestructionCommands:
             return self._result(session, lst, f"Đã lập danh mục đề nghị hủy {lst.code}.")
 
     def withdraw(self, code: str, actor: str, dossiers: Sequence[DossierRef], *, comment: str,
-                 on_behalf_of: str | None = None) -> CommandResult:
+                 on_behalf_of: str | None = None) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.withdraw(session, code, actor, dossiers, comment=comment, on_behalf_of=on_behalf_of)
             return self._result(session, lst, f"Đã rút hồ sơ khỏi danh mục {lst.code}.")
 
     def submit(self, code: str, actor: str, *, members: Sequence[str] | None = None, comment: str | None = None,
-               on_behalf_of: str | None = None) -> CommandResult:
+               on_behalf_of: str | None = None) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.submit(session, code, actor, members=members, comment=comment,
                                        on_behalf_of=on_behalf_of)
@@ -107,7 +101,7 @@ class DestructionCommands:
         dossiers: Sequence[DossierRef] = (),
         comment: str | None = None,
         on_behalf_of: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.give_opinion(session, code, actor, Opinion(opinion), dossiers=dossiers,
                                              comment=comment, on_behalf_of=on_behalf_of)
@@ -122,7 +116,7 @@ class DestructionCommands:
         comment: str | None = None,
         excluded: Sequence[DossierRef] = (),
         on_behalf_of: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.review(session, code, actor, ReviewVerdict(verdict), comment=comment,
                                        excluded=excluded, on_behalf_of=on_behalf_of)
@@ -137,18 +131,18 @@ class DestructionCommands:
         rejected: Sequence[DossierRef] = (),
         comment: str | None = None,
         on_behalf_of: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.decide(session, code, actor, approve=approve, rejected=rejected, comment=comment,
                                        on_behalf_of=on_behalf_of)
             return self._result(session, lst, f"Đã ghi quyết định của Thủ trưởng về danh mục {lst.code}.")
 
-    def cancel(self, code: str, actor: str, *, comment: str, on_behalf_of: str | None = None) -> CommandResult:
+    def cancel(self, code: str, actor: str, *, comment: str, on_behalf_of: str | None = None) -> CommandOutput:
         with self.catalog.session() as session:
             lst = self.workflow.cancel(session, code, actor, comment=comment, on_behalf_of=on_behalf_of)
             return self._result(session, lst, f"Đã hủy bỏ danh mục {lst.code}.")
 
-    def execute(self, code: str, actor: str, executor: Executor, *, on_behalf_of: str | None = None) -> CommandResult:
+    def execute(self, code: str, actor: str, executor: Executor, *, on_behalf_of: str | None = None) -> CommandOutput:
         _, report = run_execution(self.catalog, self.workflow, code, actor, executor, on_behalf_of=on_behalf_of)
         with self.catalog.session(readonly=True) as session:
             lst = self.workflow.get(session, code)
@@ -156,22 +150,22 @@ class DestructionCommands:
         result.data["execution"] = report.to_dict()
         return result
 
-    def expire(self) -> CommandResult:
+    def expire(self) -> CommandOutput:
         with self.catalog.session() as session:
             expired = self.workflow.expire_overdue(session)
             codes = [lst.code for lst in expired]
         text = ("Các danh mục quá hạn thực hiện, phải quyết định lại: " + ", ".join(codes)) if codes else (
             "Không có danh mục nào quá hạn thực hiện."
         )
-        return CommandResult({"expired": codes}, text)
+        return CommandOutput({"expired": codes}, text)
 
-    def show(self, code: str) -> CommandResult:
+    def show(self, code: str) -> CommandOutput:
         with self.catalog.session(readonly=True) as session:
             lst = self.workflow.get(session, code)
             data = list_to_dict(session, lst, now=self.workflow.clock())
-        return CommandResult(data, list_text_vi(data))
+        return CommandOutput(data, list_text_vi(data))
 
-    def lists(self, *, agency_code: str | None = None, state: ListState | str | None = None) -> CommandResult:
+    def lists(self, *, agency_code: str | None = None, state: ListState | str | None = None) -> CommandOutput:
         now = self.workflow.clock()
         query = select(DestructionListRow).order_by(DestructionListRow.id.desc())
         if agency_code is not None:
@@ -185,7 +179,7 @@ class DestructionCommands:
             f"({row['open']} hồ sơ)  {row['title']}"
             for row in rows
         ]
-        return CommandResult({"lists": rows}, "\n".join(lines) or "Chưa có danh mục hủy nào.")
+        return CommandOutput({"lists": rows}, "\n".join(lines) or "Chưa có danh mục hủy nào.")
 
 
 def _execution_headline(lst: DestructionListRow, report: ExecutionReport) -> str:

@@ -349,6 +349,7 @@ class StorageExecutor:
                 **data, "code": row.code, "list": order.list_code, "index_errors": index_errors,
                 "purged": purged, "attempt": destruction["attempts"],
             })
+        self._publish_destruction(plan, key, now)
         if complete:
             return ItemResult(plan.dossier_id, ItemOutcome.DESTROYED, "", data)
         detail = (
@@ -358,6 +359,24 @@ class StorageExecutor:
             + ("; index not purged" if index_errors else "")
         )
         return ItemResult(plan.dossier_id, ItemOutcome.FAILED, detail, data)
+
+    def _publish_destruction(self, plan: _Plan, key: Mapping[str, Any], now: datetime) -> None:
+        """Leave `destructions/<aip>.json` on every reachable location: a restore from an older
+        catalog backup reads it and withholds the destroyed key (docs/backup.md)."""
+        from archive_core.backup import DestructionRecord, record_destruction
+
+        for aip_id in plan.aip_ids:
+            record = DestructionRecord(
+                aip_id=aip_id,
+                executed_at=str(key.get("destroyed_at") or iso_vn(now)),
+                wrapped_key_sha256=key.get("wrapped_key_sha256"),
+                master_key_id=key.get("master_key_id"),
+                dossier_code=plan.code,
+            )
+            try:
+                record_destruction(self.archive.stores, record)
+            except Exception as exc:  # the catalog already holds the fact; the copy on storage is a safeguard
+                log.warning("could not publish the destruction of %s: %s", aip_id, exc)
 
     def _destroy_key(self, row: DossierRow, plan: _Plan, now: datetime) -> dict[str, Any]:
         earlier: dict[str, Any] = plan.destruction.get("key", {})

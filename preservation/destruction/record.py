@@ -250,8 +250,8 @@ def _record_dossier(dossier_id: int, outcome: ItemOutcome, detail: str, row: Dos
     stub = destruction_stub(row)
     if stub is None:  # held (or failed before anything was recorded): the row itself is intact
         return RecordDossier(dossier_id, outcome, row.code, row.title, row.start_date, row.end_date,
-                             row.maintenance, row.agency_code, row.agency_name, aip_ids=(row.aip_id or "",)
-                             if row.aip_id else (), detail=detail)
+                             row.maintenance, row.agency_code, row.agency_name,
+                             aip_ids=(row.aip_id,) if row.aip_id else (), detail=detail)
     part = stub.get("destruction", {})
     key = dict(part.get("key") or {})
     if key:

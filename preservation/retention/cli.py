@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from archive_core.audit import AuditLog, anchors_dir_for
 from archive_core.catalog import Catalog
 from archive_core.catalog.retention_models import HoldScope
+from archive_core.commands import CommandOutput
 from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock, to_vn
 from preservation.retention.assign import (
@@ -47,13 +48,6 @@ from preservation.retention.holds import Hold, covered_count, list_holds, place_
 from preservation.retention.schedule import NEEDS_VERIFICATION, load_schedule, schedule_path
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class CommandOutput:
-    data: dict[str, Any]
-    text: str
-    exit_code: int = 0
 
 
 def _vn_date(day: date | None) -> str:
