@@ -114,17 +114,21 @@ _TOO_LONG = etree.XPath(
 )
 
 
+_SAFE_PARSER_OPTIONS: Final[dict[str, bool]] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "remove_comments": False,
+}
+"""No entities, no DTD, no network, libxml2's own size limits on: every parser of untrusted XML."""
+
+
 def _parse_small(data: bytes, path: str, limits: Limits) -> etree._Element:
     resolver = _NoAccessResolver()
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=False,
-    )
+    parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
     parser.resolvers.add(resolver)
     guard = _GuardedParser(path, limits)
     try:
@@ -190,16 +194,7 @@ class _GuardedParser:
         self._limits = limits
         self._max_nodes = limits.max_xml_nodes
         self._resolver = _NoAccessResolver()
-        self._parser = etree.XMLPullParser(
-            events=_EVENTS,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            attribute_defaults=False,
-            huge_tree=False,
-            remove_comments=False,
-        )
+        self._parser = etree.XMLPullParser(events=_EVENTS, **_SAFE_PARSER_OPTIONS)
         self._parser.resolvers.add(self._resolver)
         self._depth = 0
         self._nodes = 0

@@ -72,6 +72,16 @@ class IdFactory:
         return f"ID-{self.raw()}"
 
 
+
+@dataclass(frozen=True)
+class SchemaFile:
+    """A schema bundled in a package's `schemas/` folder."""
+
+    name: str
+    data: bytes
+    namespace: str | None = None
+    """Target namespace, when a METS document points to the schema (xsi:schemaLocation)."""
+
 @dataclass(frozen=True)
 class FileFormat:
     """E-ARK SIP file format attributes (sip:FILEFORMATNAME …), e.g. PDF 1.7 = PRONOM fmt/276."""

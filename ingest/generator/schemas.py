@@ -11,43 +11,18 @@ No schema is copied into this repository.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from archive_core.codes import Entity, field_specs
+from archive_core.profiles import tt05
+from archive_core.profiles.mets import CSIP_NS, METS_NS, SIP_NS, SchemaFile
 from ingest.generator.texts import shared_root
 
 _TT05 = Path("corpus/tt05/schemas/Ynap9_ksts.web/kssm.be")
 _CSIP = Path("corpus/eark-ip/reference/E-ARK-CSIP-v2.0.4/schema")
 _SIP = Path("corpus/eark-ip/reference/E-ARK-SIP-v2.0.4/schema")
 
-METS_NS = "http://www.loc.gov/METS/"
-CSIP_NS = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS"
-SIP_NS = "https://DILCIS.eu/XML/METS/SIPExtensionMETS"
 
-
-@dataclass(frozen=True)
-class SchemaFile:
-    name: str
-    data: bytes
-    namespace: str | None = None
-    """Target namespace when the METS document should point to it (xsi:schemaLocation)."""
-
-
-def simpledc_xsd(tags: list[str]) -> bytes:
-    """A `<simpledc>` schema: every tag an optional string, any order (as the circular's xs:all)."""
-    elements = "\n".join(f'            <xs:element type="xs:string" name="{tag}" minOccurs="0"/>' for tag in tags)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n'
-        '    <xs:complexType name="elementContainer">\n'
-        "        <xs:all>\n"
-        f"{elements}\n"
-        "        </xs:all>\n"
-        "    </xs:complexType>\n"
-        '    <xs:element name="simpledc" type="elementContainer"/>\n'
-        "</xs:schema>\n"
-    ).encode()
 
 
 def _read(relative: Path, shared: Path) -> bytes | None:
@@ -72,10 +47,10 @@ def sip_schemas(*, tailieu: bool, real_world: bool = False, shared: Path | None 
     pic = _read(_TT05 / "kssm.be.api/Templates/schemas/ead_pic.xsd", root)
     media = _read(_TT05 / "kssm.be.api/Templates/schemas/ead_media.xsd", root)
     ead = {
-        "EAD": package or simpledc_xsd(_tags(variant, Entity.DOSSIER)),
-        "EAD_doc": doc or simpledc_xsd(_tags("sip-hoso", Entity.DOC)),
-        "EAD_pic": pic or simpledc_xsd(_tags("sip-hoso", Entity.PIC)),
-        "EAD_media": media or simpledc_xsd(_tags("sip-hoso", Entity.MEDIA)),
+        "EAD": package or tt05.simpledc_xsd(_tags(variant, Entity.DOSSIER), ordered=False),
+        "EAD_doc": doc or tt05.simpledc_xsd(_tags("sip-hoso", Entity.DOC), ordered=False),
+        "EAD_pic": pic or tt05.simpledc_xsd(_tags("sip-hoso", Entity.PIC), ordered=False),
+        "EAD_media": media or tt05.simpledc_xsd(_tags("sip-hoso", Entity.MEDIA), ordered=False),
     }
     if real_world:
         ead["EAD_doc"] = ead["EAD_doc"].replace(b'name="docCode"', b'name="arcDocCode"')

@@ -24,6 +24,7 @@ from archive_core.profiles.mets import (
     RepresentationMets,
     RepresentationRef,
     RootMets,
+    SchemaFile,
     write_representation_mets,
     write_root_mets,
 )
@@ -38,7 +39,6 @@ from preservation.aip.plan import (
     PlannedDocument,
     PlannedFile,
 )
-from preservation.aip.schemas import SchemaFile
 
 AIP_PROFILE = "https://earkaip.dilcis.eu/profile/E-ARK-AIP.xml"
 """Root METS PROFILE of an AIP (TT 05: it differs from the SIP's); representation METS keep the CSIP profile."""
