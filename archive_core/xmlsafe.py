@@ -26,7 +26,7 @@ force underneath ours and are reported with the same codes.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, TypedDict, cast
 
 from lxml import etree
 
@@ -114,7 +114,17 @@ _TOO_LONG = etree.XPath(
 )
 
 
-_SAFE_PARSER_OPTIONS: Final[dict[str, bool]] = {
+class _ParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    attribute_defaults: bool
+    huge_tree: bool
+    remove_comments: bool
+
+
+_SAFE_PARSER_OPTIONS: Final[_ParserOptions] = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,
