@@ -95,6 +95,8 @@ class PdfaPolicy(BaseModel):
     verapdf_url: str | None = None
     non_pdfa_severity: Literal["error", "warning", "info"] = "warning"
     make_preservation_copy: bool = True
+    max_copy_bytes: int = 256 * 1024**2
+    """Larger files get no automatic preservation copy: the converters hold a document in memory."""
     ocr: bool = False
     """Make a two-layer copy of digitised documents with OCRmyPDF (about 2.5 s a page)."""
     min_scan_dpi: int = 200

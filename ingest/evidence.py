@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archive_core.findings import CheckContext
+from archive_core.findings import CheckContext, Severity, declare
 from archive_core.model import Document
 from archive_core.settings import Settings
 from ingest.package import ObservedFile, ParsedPackage
@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from preservation.pdfa.base import PdfaReport, PdfaValidator
 
 DIGITISED_LEVELS = {"02", "03"}
+
+COPY_TOO_LARGE = declare(
+    "CK-PDFA-COPY-TOO-LARGE", "R-ST-5", Severity.WARNING,
+    "Tệp {path} ({size_mb} MB) lớn hơn mức {limit_mb} MB để tự động tạo bản sao bảo quản PDF/A; "
+    "bản gốc được lưu nguyên vẹn, bản sao bảo quản cần được tạo riêng",
+    "{path} ({size_mb} MB) is above the {limit_mb} MB limit for automatic PDF/A preservation copies; "
+    "the original is kept unchanged, a preservation copy must be made separately",
+)
 
 
 @dataclass
@@ -71,6 +79,11 @@ def _preservation_copies(
         for ref in document.files:
             found = observed.get(ref.path)
             if found is None or found.staged_path is None:
+                continue
+            if found.size > settings.pdfa.max_copy_bytes:
+                ctx.report(COPY_TOO_LARGE, path=ref.path, document=document.key,
+                           size_mb=f"{found.size / 1024**2:.0f}",
+                           limit_mb=f"{settings.pdfa.max_copy_bytes / 1024**2:.0f}")
                 continue
             result = make_preservation_copy(
                 Path(found.staged_path),

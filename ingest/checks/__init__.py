@@ -17,6 +17,7 @@ CHECK_MODULES = (
     "ingest.checks.policy",
     "ingest.checks.virus",
     "ingest.checks.pdfa",
+    "ingest.evidence",
     "ingest.pdfsig.check",
     "preservation.migration",
 )
