@@ -233,3 +233,15 @@ def test_untrusted_signer_is_a_warning(tmp_path: Path) -> None:
     result = check_package(package, settings, options=GateOptions(virus_scan=False))
     assert "CK-SIG-VALID" not in result.codes()
     assert result.verdict is Verdict.ACCEPTED_WITH_WARNINGS
+
+
+def test_no_automatic_preservation_copy_above_the_size_limit(dossier: GeneratedDossier, tmp_path: Path) -> None:
+    package = write_tt05_sip(dossier, tmp_path / "out")
+    settings = _settings(tmp_path)
+    options = GateOptions(virus_scan=False, preservation_copies=True, stage_files=True)
+    made = check_package(package, settings, options=options)
+    assert made.evidence.copies, "small unsigned non-PDF/A originals get a preservation copy"
+    settings.pdfa.max_copy_bytes = 1000
+    skipped = check_package(package, settings, options=options)
+    assert skipped.evidence.copies == {}
+    assert sum(1 for f in skipped.findings if f.code == "CK-PDFA-COPY-TOO-LARGE") == 3
