@@ -51,7 +51,11 @@ from archive_core.storage.base import (
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSRequest
     from mypy_boto3_s3.client import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        CompleteMultipartUploadOutputTypeDef,
+        ObjectIdentifierTypeDef,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -241,15 +245,7 @@ class S3Store:
             total, parts = self._upload_parts(key, full, upload_id, stream, buffer, hasher, size)
             digest: str = hasher.hexdigest()
             check_expectations(key, total, digest, size, sha256)
-            done = self._call(
-                "finish upload",
-                key,
-                self._client.complete_multipart_upload,
-                Bucket=self.bucket,
-                Key=full,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
+            done = self._complete("finish upload", key, full, upload_id, parts)
         except BaseException:
             self._abort_quietly(full, upload_id)
             raise
@@ -367,19 +363,24 @@ class S3Store:
                     CopySourceRange=f"bytes={start}-{end}",
                 )
                 parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
-            done = self._call(
-                "finish copy",
-                key,
-                self._client.complete_multipart_upload,
-                Bucket=self.bucket,
-                Key=full,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
+            done = self._complete("finish copy", key, full, upload_id, parts)
         except BaseException:
             self._abort_quietly(full, upload_id)
             raise
         return done.get("VersionId")
+
+    def _complete(
+        self, what: str, key: str, full: str, upload_id: str, parts: list[CompletedPartTypeDef]
+    ) -> CompleteMultipartUploadOutputTypeDef:
+        return self._call(
+            what,
+            key,
+            self._client.complete_multipart_upload,
+            Bucket=self.bucket,
+            Key=full,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
 
     def _part_bytes_for(self, size: int | None) -> int:
         if size is None:
