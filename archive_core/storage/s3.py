@@ -231,16 +231,7 @@ class S3Store:
         sha256: str | None,
     ) -> StoredObject:
         metadata = {META_SHA256: sha256.lower()} if sha256 else {}
-        upload = self._call(
-            "start upload",
-            key,
-            self._client.create_multipart_upload,
-            Bucket=self.bucket,
-            Key=full,
-            ContentType=CONTENT_TYPE,
-            Metadata=metadata,
-        )
-        upload_id = upload["UploadId"]
+        upload_id = self._start("start upload", key, full, metadata)
         try:
             total, parts = self._upload_parts(key, full, upload_id, stream, buffer, hasher, size)
             digest: str = hasher.hexdigest()
@@ -336,16 +327,7 @@ class S3Store:
     def _copy_by_parts(
         self, key: str, full: str, source: dict[str, str], size: int, metadata: dict[str, str]
     ) -> str | None:
-        upload = self._call(
-            "start copy",
-            key,
-            self._client.create_multipart_upload,
-            Bucket=self.bucket,
-            Key=full,
-            ContentType=CONTENT_TYPE,
-            Metadata=metadata,
-        )
-        upload_id = upload["UploadId"]
+        upload_id = self._start("start copy", key, full, metadata)
         part_size = max(self.max_copy_bytes, -(-size // MAX_PARTS))
         parts: list[CompletedPartTypeDef] = []
         try:
@@ -368,6 +350,18 @@ class S3Store:
             self._abort_quietly(full, upload_id)
             raise
         return done.get("VersionId")
+
+    def _start(self, what: str, key: str, full: str, metadata: dict[str, str]) -> str:
+        upload = self._call(
+            what,
+            key,
+            self._client.create_multipart_upload,
+            Bucket=self.bucket,
+            Key=full,
+            ContentType=CONTENT_TYPE,
+            Metadata=metadata,
+        )
+        return upload["UploadId"]
 
     def _complete(
         self, what: str, key: str, full: str, upload_id: str, parts: list[CompletedPartTypeDef]
