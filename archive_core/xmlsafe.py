@@ -26,6 +26,8 @@ force underneath ours and are reported with the same codes.
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 from typing import Any, Final, Protocol, TypedDict, cast
 
 from lxml import etree
@@ -107,7 +109,6 @@ _SMALL_DOCUMENT_BYTES: Final = 256 * 1024
 limits with XPath (in C). Typical metadata files (EAD, EAD_doc, Circular 02) take this path."""
 
 _COUNT_NODES = etree.XPath("count(//*|//comment()|//processing-instruction())")
-_TOO_DEEP = etree.XPath("boolean(//*[count(ancestor::*) >= $d])")
 _TOO_LONG = etree.XPath(
     "boolean(//text()[string-length(.) > $n] | //@*[string-length(.) > $n]"
     " | //comment()[string-length(.) > $n] | //processing-instruction()[string-length(.) > $n])"
@@ -137,26 +138,54 @@ _SAFE_PARSER_OPTIONS: Final[_ParserOptions] = {
 
 
 def _parse_small(data: bytes, path: str, limits: Limits) -> etree._Element:
-    resolver = _NoAccessResolver()
-    parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
-    parser.resolvers.add(resolver)
-    guard = _GuardedParser(path, limits)
+    parser, resolver = _small_parser()
+    resolver.requests.clear()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise guard.syntax_error(exc) from exc
-    guard.check_doctype(root)
+        raise _syntax_error(exc, path, limits) from exc
+    _check_doctype(root, path)
     if resolver.requests:
         raise XmlError(XML_DOCTYPE.at(path=path))
-    tree = root.getroottree()
-    max_nodes = limits.max_xml_nodes
-    if int(_COUNT_NODES(tree)) > max_nodes:  # type: ignore[arg-type]
-        raise XmlError(XML_TOO_MANY_NODES.at(path=path, limit=max_nodes))
-    if _TOO_DEEP(tree, d=limits.max_xml_depth):
-        raise XmlError(XML_TOO_DEEP.at(path=path, limit=limits.max_xml_depth))
-    if _TOO_LONG(tree, n=limits.max_field_chars):
-        raise XmlError(XML_FIELD_TOO_LONG.at(path=path, field="text/attribute", limit=limits.max_field_chars))
+    _check_small_tree(root.getroottree(), len(data), path, limits)
     return root
+
+
+def _check_small_tree(tree: etree._ElementTree, size: int, path: str, limits: Limits) -> None:
+    """Verify the limits on a parsed tree, skipping what the byte count already rules out.
+
+    With no DOCTYPE nothing expands: every element, comment or PI costs at least 4 bytes
+    (`<a/>`, `<?a?>`), `d` nested elements at least 7d - 3 bytes (`<a>` … `</a>`, the innermost
+    `<a/>`), and a value never has more characters than the document has bytes.
+    """
+    max_nodes = limits.max_xml_nodes
+    if size // 4 > max_nodes and int(_COUNT_NODES(tree)) > max_nodes:  # type: ignore[arg-type]
+        raise XmlError(XML_TOO_MANY_NODES.at(path=path, limit=max_nodes))
+    depth = limits.max_xml_depth
+    if 7 * (depth + 1) - 3 <= size and _deeper_than(depth)(tree):
+        raise XmlError(XML_TOO_DEEP.at(path=path, limit=depth))
+    if size > limits.max_field_chars and _TOO_LONG(tree, n=limits.max_field_chars):
+        raise XmlError(XML_FIELD_TOO_LONG.at(path=path, field="text/attribute", limit=limits.max_field_chars))
+
+
+@functools.lru_cache(maxsize=8)
+def _deeper_than(depth: int) -> etree.XPath:
+    """True when an element sits below `depth` levels: one path step per level, linear in the tree."""
+    return etree.XPath("boolean(/*" + "/*" * depth + ")")
+
+
+_PARSERS = threading.local()
+
+
+def _small_parser() -> tuple[etree.XMLParser, _NoAccessResolver]:
+    """One safe parser per thread (lxml parsers must not be shared between threads)."""
+    cached: tuple[etree.XMLParser, _NoAccessResolver] | None = getattr(_PARSERS, "parser", None)
+    if cached is None:
+        resolver = _NoAccessResolver()
+        parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
+        parser.resolvers.add(resolver)
+        cached = _PARSERS.parser = (parser, resolver)
+    return cached
 
 
 def parse_xml_stream(
@@ -279,31 +308,37 @@ class _GuardedParser:
             raise XmlError(XML_FIELD_TOO_LONG.at(path=self._path, field=f"{tag} {what}", limit=limit))
 
     def check_doctype(self, element: etree._Element) -> None:
-        docinfo = element.getroottree().docinfo
-        if (
-            getattr(docinfo, "doctype", None)
-            or docinfo.internalDTD is not None
-            or docinfo.externalDTD is not None
-            or docinfo.system_url
-            or docinfo.public_id
-        ):
-            raise XmlError(XML_DOCTYPE.at(path=self._path))
+        _check_doctype(element, self._path)
 
     def syntax_error(self, exc: etree.XMLSyntaxError) -> XmlError:
-        message = str(exc.msg or exc)
-        reason = message[:300]
-        code = getattr(exc, "code", None)
-        if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
-            lowered = message.lower()
-            if "amplification" in lowered or "entity" in lowered:
-                return XmlError(XML_DOCTYPE.at(path=self._path))
-            if "depth" in lowered:
-                return XmlError(XML_TOO_DEEP.at(path=self._path, limit=self._limits.max_xml_depth))
-            return XmlError(
-                XML_FIELD_TOO_LONG.at(path=self._path, field="libxml2", limit=self._limits.max_field_chars)
-            )
-        if code == etree.ErrorTypes.ERR_ENTITY_LOOP:
-            return XmlError(XML_DOCTYPE.at(path=self._path))
-        if code in _ENCODING_ERRORS:
-            return XmlError(XML_ENCODING.at(path=self._path, reason=reason))
-        return XmlError(XML_MALFORMED.at(path=self._path, reason=reason))
+        return _syntax_error(exc, self._path, self._limits)
+
+
+def _check_doctype(element: etree._Element, path: str) -> None:
+    docinfo = element.getroottree().docinfo
+    if (
+        getattr(docinfo, "doctype", None)
+        or docinfo.internalDTD is not None
+        or docinfo.externalDTD is not None
+        or docinfo.system_url
+        or docinfo.public_id
+    ):
+        raise XmlError(XML_DOCTYPE.at(path=path))
+
+
+def _syntax_error(exc: etree.XMLSyntaxError, path: str, limits: Limits) -> XmlError:
+    message = str(exc.msg or exc)
+    reason = message[:300]
+    code = getattr(exc, "code", None)
+    if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        lowered = message.lower()
+        if "amplification" in lowered or "entity" in lowered:
+            return XmlError(XML_DOCTYPE.at(path=path))
+        if "depth" in lowered:
+            return XmlError(XML_TOO_DEEP.at(path=path, limit=limits.max_xml_depth))
+        return XmlError(XML_FIELD_TOO_LONG.at(path=path, field="libxml2", limit=limits.max_field_chars))
+    if code == etree.ErrorTypes.ERR_ENTITY_LOOP:
+        return XmlError(XML_DOCTYPE.at(path=path))
+    if code in _ENCODING_ERRORS:
+        return XmlError(XML_ENCODING.at(path=path, reason=reason))
+    return XmlError(XML_MALFORMED.at(path=path, reason=reason))

@@ -171,6 +171,23 @@ def test_folder_file_that_grew_after_listing_is_refused(tmp_path: Path) -> None:
         assert caught.value.finding.code == "CK-PKG-SIZE-MISMATCH"
 
 
+@pytest.mark.parametrize("changed", [b"aaaa more", b"a", b""])
+def test_folder_read_bounded_refuses_a_file_whose_size_changed_after_listing(tmp_path: Path, changed: bytes) -> None:
+    root = make_folder(tmp_path, {"a.txt": b"aaa", "empty.txt": b"", "sub/b.xml": b"<b/>"})
+    with open_source(root, Limits()) as source:
+        assert source.read_bounded("empty.txt", 10) == b""
+        assert source.read_bounded("sub/b.xml", 4) == b"<b/>"
+        (root / "a.txt").write_bytes(changed)
+        with pytest.raises(PackageRejected) as caught:
+            source.read_bounded("a.txt", 100)
+        assert caught.value.finding.code == "CK-PKG-SIZE-MISMATCH"
+        (root / "sub" / "b.xml").unlink()
+        (root / "sub" / "b.xml").symlink_to(root / "a.txt")
+        with pytest.raises(PackageRejected) as caught:
+            source.read_bounded("sub/b.xml", 100)
+        assert caught.value.finding.code == "CK-PKG-LINK"
+
+
 # --------------------------------------------------------------------------- ZIP
 
 

@@ -86,8 +86,8 @@ class FieldCollector:
         self.document = document
         self.values: dict[str, str | None] = {}
 
-    def take(self, name: str, element: etree._Element) -> None:
-        tag = local_name(element)
+    def take(self, name: str, element: etree._Element, tag: str | None = None) -> None:
+        tag = tag or local_name(element)
         if len(element) and any(isinstance(c.tag, str) for c in element):
             self.ctx.report(NESTED_CONTENT, path=self.path, field=tag, element=tag, document=self.document)
         value = element_text(element)

@@ -245,7 +245,10 @@ def _check_root(root: etree._Element, path: str, ctx: CheckContext) -> bool:
 
 def detect_dossier_variant(root: etree._Element) -> Tt05Variant:
     """Guess the package-level variant from the element names present."""
-    tags = {local_name(c) for c in field_children(root)}
+    return _dossier_variant_of({tag for tag, _ in _tagged_children(root)})
+
+
+def _dossier_variant_of(tags: set[str]) -> Tt05Variant:
     aip = "arcFileCode" in tags and "fileCode" not in tags
     hoso_only = {"maintenance", "startDate", "endDate", "mode", "language", "confidenceLevel"}
     tailieu = "source" in tags and not (tags & hoso_only)
@@ -254,40 +257,62 @@ def detect_dossier_variant(root: etree._Element) -> Tt05Variant:
     return Tt05Variant.AIP_HOSO if aip else Tt05Variant.SIP_HOSO
 
 
+def _tagged_children(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    return [(local_name(child), child) for child in field_children(root)]
+
+
+@dataclass(frozen=True)
+class _ReadingPlan:
+    """How to read one entity's simpledc: own tags, tags of other variants (read with a warning)."""
+
+    own: dict[str, str]
+    """tag → model field name"""
+    foreign: dict[str, tuple[str, str]]
+    """tag → (model field name, the variants that own it)"""
+    label: str
+
+
+@functools.lru_cache(maxsize=64)
+def _reading_plan(entity: Entity, variant: Tt05Variant | None) -> _ReadingPlan:
+    """Tags and names only (never lengths), so configured length overrides cannot make it stale."""
+    if variant is None:
+        own: Sequence[FieldSpec] = _union_specs(entity)
+        label = f"EAD_{entity.value}"
+    else:
+        own = field_specs(variant, entity)
+        label = variant.label if entity is Entity.DOSSIER else f"{variant.label} EAD_{entity.value}"
+    own_tags = frozenset(s.tag for s in own)
+    return _ReadingPlan({s.tag: s.name for s in own}, _foreign_tags_cached((entity,), own_tags), label)
+
+
 def _read_simpledc(
-    root: etree._Element,
+    children: list[tuple[str, etree._Element]],
     path: str,
     ctx: CheckContext,
-    own: Sequence[FieldSpec],
-    others: dict[str, tuple[str, str]],
-    variant_label: str,
+    plan: _ReadingPlan,
     target: object,
     document: str | None = None,
 ) -> None:
-    """Read `own` specs; tags in `others` (tag → (field, owner label)) are read with a warning."""
-    by_tag = {s.tag: s.name for s in own}
+    """Read the plan's own tags; tags of other variants are read with a warning."""
     collector = FieldCollector(path, ctx, document)
-    for child in field_children(root):
-        tag = local_name(child)
-        if tag in by_tag:
-            collector.take(by_tag[tag], child)
-        elif tag in others:
-            name, owner = others[tag]
+    own, foreign = plan.own, plan.foreign
+    for tag, child in children:
+        name = own.get(tag)
+        if name is not None:
+            collector.take(name, child, tag)
+        elif tag in foreign:
+            name, owner = foreign[tag]
             ctx.report(
-                TAG_DEVIATION, path=path, field=tag, element=tag, other=owner, variant=variant_label,
+                TAG_DEVIATION, path=path, field=tag, element=tag, other=owner, variant=plan.label,
                 document=document,
             )
-            collector.take(name, child)
+            collector.take(name, child, tag)
         else:
             ctx.report(
-                UNKNOWN_ELEMENT, path=path, field=tag, element=tag, profile=f"TT 05/2025 {variant_label}",
+                UNKNOWN_ELEMENT, path=path, field=tag, element=tag, profile=f"TT 05/2025 {plan.label}",
                 document=document,
             )
     set_values(target, collector.values)
-
-
-def _foreign_tags(entities: Sequence[Entity], own: Sequence[FieldSpec]) -> dict[str, tuple[str, str]]:
-    return _foreign_tags_cached(tuple(entities), frozenset(s.tag for s in own))
 
 
 @functools.lru_cache(maxsize=64)
@@ -308,17 +333,20 @@ def dossier_from_ead(
     root: etree._Element, path: str, ctx: CheckContext, variant: Tt05Variant | None = None
 ) -> Dossier:
     """Read package-level `EAD.xml`; the variant is detected from the elements when None."""
-    detected = Tt05Variant(variant) if variant is not None else detect_dossier_variant(root)
+    children = _tagged_children(root)
+    detected = Tt05Variant(variant) if variant is not None else _dossier_variant_of({t for t, _ in children})
     dossier = Dossier(kind=detected.dossier_kind, metadata_path=path)
     if not _check_root(root, path, ctx):
         return dossier
-    own = field_specs(detected, Entity.DOSSIER)
-    _read_simpledc(root, path, ctx, own, _foreign_tags([Entity.DOSSIER], own), detected.label, dossier)
+    _read_simpledc(children, path, ctx, _reading_plan(Entity.DOSSIER, detected), dossier)
     return dossier
 
 
 def detect_document_kind(root: etree._Element) -> DocumentKind:
-    tags = {local_name(c) for c in field_children(root)}
+    return _document_kind_of({tag for tag, _ in _tagged_children(root)})
+
+
+def _document_kind_of(tags: set[str]) -> DocumentKind:
     if tags & _PIC_TAGS:
         return DocumentKind.PIC
     if tags & _MEDIA_TAGS:
@@ -342,18 +370,13 @@ def document_from_ead(
     Without `variant` every element of any variant of that kind is read silently;
     with it, elements of other variants are read with a CK-META-TAG-DEVIATION warning.
     """
-    kind = detect_document_kind(root)
+    children = _tagged_children(root)
+    kind = _document_kind_of({tag for tag, _ in children})
     doc = Document(kind=kind, metadata_path=path)
     if not _check_root(root, path, ctx):
         return doc
-    entity = _ENTITY_OF_KIND[kind]
-    if variant is None:
-        own: Sequence[FieldSpec] = _union_specs(entity)
-        label = f"EAD_{entity.value}"
-    else:
-        own = field_specs(Tt05Variant(variant), entity)
-        label = f"{Tt05Variant(variant).label} EAD_{entity.value}"
-    _read_simpledc(root, path, ctx, own, _foreign_tags([entity], own), label, doc, document=path)
+    plan = _reading_plan(_ENTITY_OF_KIND[kind], None if variant is None else Tt05Variant(variant))
+    _read_simpledc(children, path, ctx, plan, doc, document=path)
     return doc
 
 

@@ -664,21 +664,51 @@ def _text_fields(cls: type[Any]) -> tuple[str, ...]:
     return names
 
 
-def _check_text_of(target: _Target, cls: type[Any], specs: Sequence[FieldSpec], run: _Run) -> None:
+_TextField = tuple[str, str, str, str]
+"""(model field name, element name, Vietnamese label, English label)"""
+_TEXT_PLANS: dict[tuple[type[Any], int], tuple[Sequence[FieldSpec], tuple[_TextField, ...]]] = {}
+
+
+def _text_plan(cls: type[Any], specs: Sequence[FieldSpec]) -> tuple[_TextField, ...]:
+    """The text fields of `cls` with their element names and labels, worked out once per spec list."""
+    key = (cls, id(specs))
+    cached = _TEXT_PLANS.get(key)
+    if cached is not None and cached[0] is specs:
+        return cached[1]
     tags = {s.name: s.tag for s in specs}
-    for name in _text_fields(cls):
-        value = getattr(target.obj, name)
-        if not value:
+    plan = tuple(
+        (name, tags.get(name) or _tag_for(name), *codes.FIELD_LABELS.get(name, (name, name)))
+        for name in _text_fields(cls)
+    )
+    _TEXT_PLANS[key] = (specs, plan)  # keeps `specs` alive, so its id is not reused meanwhile
+    return plan
+
+
+def _check_text_of(target: _Target, cls: type[Any], specs: Sequence[FieldSpec], run: _Run) -> None:
+    obj = target.obj
+    for name, tag, label_vi, label_en in _text_plan(cls, specs):
+        value = getattr(obj, name)
+        if not value or (len(value) <= run.max_chars and _plainly_clean(value)):
             continue
-        label_vi, label_en = codes.FIELD_LABELS.get(name, (name, name))
         params = {
-            "path": target.path, "field": tags.get(name) or _tag_for(name), "document": target.document,
-            "label": label_vi, "label_en": label_en,
+            "path": target.path, "field": tag, "document": target.document, "label": label_vi, "label_en": label_en,
         }
         if len(value) > run.max_chars:
             run.ctx.report(TOO_LONG, **params, length=len(value), limit=run.max_chars)
             continue
         check_text(value, params, run.ctx)
+
+
+def _plainly_clean(value: str) -> bool:
+    """True for the usual value that `check_text` would pass: ASCII, or valid NFC text with no mojibake."""
+    if value.isascii():
+        return _MAYBE_INVALID.search(value) is None
+    return (
+        _MAYBE_INVALID.search(value) is None
+        and "\ufffd" not in value
+        and unicodedata.is_normalized("NFC", value)
+        and detect_legacy_encoding(value) is None
+    )
 
 
 def _tag_for(name: str) -> str:
