@@ -256,6 +256,33 @@ def test_field_too_long(data: bytes) -> None:
     assert code_of(data, SMALL) == "CK-XML-FIELD-TOO-LONG"
 
 
+@pytest.mark.parametrize("data", [
+    b"<a>" + b"<![CDATA[0123]]>" * 4 + b"</a>",
+    b"<a>0123<![CDATA[<<<<]]>4567</a>",
+    b"<a><!--01<3<5<7<9<--></a>",
+    b"<a><?pi 01<3<5<7<9<?></a>",
+    b"<?xml version='1.0'?><a>" + b"&#x41;" * 11 + b"</a>",
+    "<a>0123456789x</a>".encode("utf-16"),
+    ('<?xml version="1.0" encoding="UTF-16"?><a>' + "\u3c00" * 11 + "</a>").encode("utf-16-le"),
+], ids=["cdata-pieces", "cdata-with-lt", "comment-with-lt", "pi-with-lt", "char-refs", "utf-16", "utf-16-0x3c"])
+def test_field_too_long_when_the_bytes_hide_it(data: bytes) -> None:
+    """Values built from pieces shorter than the limit, or in encodings where 0x3C is not '<'."""
+    limits = SMALL.model_copy(update={"max_xml_depth": 50})
+    assert code_of(data, limits) == "CK-XML-FIELD-TOO-LONG"
+
+
+def test_limits_hold_exactly_at_the_byte_bounds() -> None:
+    """The parser skips checks the byte count rules out; right at the bound it must still check."""
+    depth = 5
+    deepest = b"<a>" * depth + b"<a/>" + b"</a>" * depth  # depth + 1 levels in 7(depth + 1) - 3 bytes
+    assert len(deepest) == 7 * (depth + 1) - 3
+    assert code_of(deepest, SMALL) == "CK-XML-TOO-DEEP"
+    parse_xml(b"<a>" * (depth - 1) + b"<a/>" + b"</a>" * (depth - 1), path="ok.xml", limits=SMALL)
+    exactly = b"<a>0123456789</a>"
+    parse_xml(exactly, path="ok.xml", limits=SMALL)
+    parse_xml(b"<?xml version='1.0'?><a><b>0123456789</b><b x='0123456789'/></a>", path="ok.xml", limits=SMALL)
+
+
 def test_field_above_libxml2_text_cap_has_the_same_code() -> None:
     assert code_of(b"<a>" + b"x" * 11_000_000 + b"</a>") == "CK-XML-FIELD-TOO-LONG"
 

@@ -37,6 +37,9 @@ METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 CSIP_NS = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS"
 SIP_NS = "https://DILCIS.eu/XML/METS/SIPExtensionMETS"
+_SIP_PREFIX = f"{{{SIP_NS}}}"
+_XLINK_HREF = f"{{{XLINK_NS}}}href"
+_XLINK_TYPE = f"{{{XLINK_NS}}}type"
 
 AMD_KINDS = ("techMD", "rightsMD", "sourceMD", "digiprovMD")
 
@@ -566,7 +569,8 @@ class _Parser:
         return f"{{{self.ns}}}{name}" if self.ns else name
 
     def children(self, element: etree._Element, name: str) -> list[etree._Element]:
-        return [child for child in element if child.tag == self.tag(name)]
+        tag = self.tag(name)
+        return [child for child in element if child.tag == tag]
 
     @staticmethod
     def csip(element: etree._Element, name: str) -> str | None:
@@ -657,23 +661,24 @@ class _Parser:
         return section
 
     def mdref(self, element: etree._Element, where: str) -> MdRef:
-        checksum = element.get("CHECKSUM")
+        get = dict(element.attrib).get
+        checksum = get("CHECKSUM")
         self.note_checksum(checksum)
         return MdRef(
-            href=self.href(element, where),
-            loctype=element.get("LOCTYPE"),
-            other_loctype=element.get("OTHERLOCTYPE"),
-            xlink_type=self.xlink(element, "type"),
+            href=self.href(get(_XLINK_HREF), where),
+            loctype=get("LOCTYPE"),
+            other_loctype=get("OTHERLOCTYPE"),
+            xlink_type=get(_XLINK_TYPE),
             line=line_of(element),
-            mdtype=element.get("MDTYPE"),
-            other_mdtype=element.get("OTHERMDTYPE"),
-            mdtype_version=element.get("MDTYPEVERSION"),
-            mimetype=element.get("MIMETYPE"),
-            size=element.get("SIZE"),
-            created=element.get("CREATED"),
+            mdtype=get("MDTYPE"),
+            other_mdtype=get("OTHERMDTYPE"),
+            mdtype_version=get("MDTYPEVERSION"),
+            mimetype=get("MIMETYPE"),
+            size=get("SIZE"),
+            created=get("CREATED"),
             checksum=checksum,
-            checksum_type=element.get("CHECKSUMTYPE"),
-            label=element.get("LABEL"),
+            checksum_type=get("CHECKSUMTYPE"),
+            label=get("LABEL"),
         )
 
     def amd_sec(self, element: etree._Element) -> AmdSec:
@@ -710,41 +715,44 @@ class _Parser:
         return group
 
     def mets_file(self, element: etree._Element, group: FileGroup, group_use: str | None) -> MetsFile:
-        checksum = element.get("CHECKSUM")
+        attributes = dict(element.attrib)
+        get = attributes.get
+        checksum = get("CHECKSUM")
         self.note_checksum(checksum)
-        file_id = element.get("ID")
+        file_id = get("ID")
         where = f"file[@ID='{file_id or ''}']/FLocat"
+        flocat_tag, fcontent_tag = self.tag("FLocat"), self.tag("FContent")
+        children = [child for child in element if child.tag in (flocat_tag, fcontent_tag)]
         return MetsFile(
             id=file_id,
-            mimetype=element.get("MIMETYPE"),
-            size=element.get("SIZE"),
-            created=element.get("CREATED"),
+            mimetype=get("MIMETYPE"),
+            size=get("SIZE"),
+            created=get("CREATED"),
             checksum=checksum,
-            checksum_type=element.get("CHECKSUMTYPE"),
-            use=element.get("USE"),
-            ownerid=element.get("OWNERID"),
-            admid=split_ids(element.get("ADMID")),
-            dmdid=split_ids(element.get("DMDID")),
-            admid_raw=element.get("ADMID"),
-            dmdid_raw=element.get("DMDID"),
-            flocats=[self.locator(loc, where) for loc in self.children(element, "FLocat")],
-            has_fcontent=bool(self.children(element, "FContent")),
+            checksum_type=get("CHECKSUMTYPE"),
+            use=get("USE"),
+            ownerid=get("OWNERID"),
+            admid=split_ids(get("ADMID")),
+            dmdid=split_ids(get("DMDID")),
+            admid_raw=get("ADMID"),
+            dmdid_raw=get("DMDID"),
+            flocats=[self.locator(child, where) for child in children if child.tag == flocat_tag],
+            has_fcontent=any(child.tag == fcontent_tag for child in children),
             group_id=group.id,
             group_use=group_use,
             sip_attributes={
-                etree.QName(name).localname: str(value)
-                for name, value in element.attrib.items()
-                if etree.QName(name).namespace == SIP_NS
+                name[len(_SIP_PREFIX):]: str(value) for name, value in attributes.items() if name.startswith(_SIP_PREFIX)
             },
             line=line_of(element),
         )
 
     def locator(self, element: etree._Element, where: str) -> Locator:
+        get = dict(element.attrib).get
         return Locator(
-            href=self.href(element, where),
-            loctype=element.get("LOCTYPE"),
-            other_loctype=element.get("OTHERLOCTYPE"),
-            xlink_type=self.xlink(element, "type"),
+            href=self.href(get(_XLINK_HREF), where),
+            loctype=get("LOCTYPE"),
+            other_loctype=get("OTHERLOCTYPE"),
+            xlink_type=get(_XLINK_TYPE),
             line=line_of(element),
         )
 
@@ -758,23 +766,25 @@ class _Parser:
         )
 
     def div(self, element: etree._Element) -> Div:
-        div_id = element.get("ID")
+        get = dict(element.attrib).get
+        div_id = get("ID")
+        fptr_tag, mptr_tag, div_tag = self.tag("fptr"), self.tag("mptr"), self.tag("div")
+        children = [child for child in element if child.tag in (fptr_tag, mptr_tag, div_tag)]
         return Div(
             id=div_id,
-            label=element.get("LABEL"),
-            type=element.get("TYPE"),
-            dmdid=split_ids(element.get("DMDID")),
-            admid=split_ids(element.get("ADMID")),
-            dmdid_raw=element.get("DMDID"),
-            admid_raw=element.get("ADMID"),
-            fptrs=[Fptr(f.get("FILEID"), line_of(f)) for f in self.children(element, "fptr")],
-            mptrs=[self.locator(m, f"div[@ID='{div_id or ''}']/mptr") for m in self.children(element, "mptr")],
-            divs=[self.div(d) for d in self.children(element, "div")],
+            label=get("LABEL"),
+            type=get("TYPE"),
+            dmdid=split_ids(get("DMDID")),
+            admid=split_ids(get("ADMID")),
+            dmdid_raw=get("DMDID"),
+            admid_raw=get("ADMID"),
+            fptrs=[Fptr(c.get("FILEID"), line_of(c)) for c in children if c.tag == fptr_tag],
+            mptrs=[self.locator(c, f"div[@ID='{div_id or ''}']/mptr") for c in children if c.tag == mptr_tag],
+            divs=[self.div(c) for c in children if c.tag == div_tag],
             line=line_of(element),
         )
 
-    def href(self, element: etree._Element, where: str) -> Href:
-        raw = self.xlink(element, "href")
+    def href(self, raw: str | None, where: str) -> Href:
         href = resolve_href(raw, self.folder)
         if self.ctx is None:
             return href
