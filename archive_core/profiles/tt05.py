@@ -245,7 +245,7 @@ def _check_root(root: etree._Element, path: str, ctx: CheckContext) -> bool:
 
 def detect_dossier_variant(root: etree._Element) -> Tt05Variant:
     """Guess the package-level variant from the element names present."""
-    return _dossier_variant_of({tag for tag, _ in _tagged_children(root)})
+    return _dossier_variant_of({tag for tag, _ in tagged_children(root)})
 
 
 def _dossier_variant_of(tags: set[str]) -> Tt05Variant:
@@ -257,8 +257,14 @@ def _dossier_variant_of(tags: set[str]) -> Tt05Variant:
     return Tt05Variant.AIP_HOSO if aip else Tt05Variant.SIP_HOSO
 
 
-def _tagged_children(root: etree._Element) -> list[tuple[str, etree._Element]]:
-    return [(local_name(child), child) for child in field_children(root)]
+def tagged_children(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    """(local name, element) of each child element, comments and PIs skipped."""
+    children = []
+    for child in root:
+        tag = child.tag
+        if isinstance(tag, str):
+            children.append((tag.rpartition("}")[2], child))
+    return children
 
 
 @dataclass(frozen=True)
@@ -333,7 +339,7 @@ def dossier_from_ead(
     root: etree._Element, path: str, ctx: CheckContext, variant: Tt05Variant | None = None
 ) -> Dossier:
     """Read package-level `EAD.xml`; the variant is detected from the elements when None."""
-    children = _tagged_children(root)
+    children = tagged_children(root)
     detected = Tt05Variant(variant) if variant is not None else _dossier_variant_of({t for t, _ in children})
     dossier = Dossier(kind=detected.dossier_kind, metadata_path=path)
     if not _check_root(root, path, ctx):
@@ -343,7 +349,7 @@ def dossier_from_ead(
 
 
 def detect_document_kind(root: etree._Element) -> DocumentKind:
-    return _document_kind_of({tag for tag, _ in _tagged_children(root)})
+    return _document_kind_of({tag for tag, _ in tagged_children(root)})
 
 
 def _document_kind_of(tags: set[str]) -> DocumentKind:
@@ -363,14 +369,21 @@ def _union_specs(entity: Entity) -> tuple[FieldSpec, ...]:
 
 
 def document_from_ead(
-    root: etree._Element, path: str, ctx: CheckContext, *, variant: Tt05Variant | None = None
+    root: etree._Element,
+    path: str,
+    ctx: CheckContext,
+    *,
+    variant: Tt05Variant | None = None,
+    children: list[tuple[str, etree._Element]] | None = None,
 ) -> Document:
     """Read one `EAD_doc` / `EAD_pic` / `EAD_media`; the kind is detected from the elements.
 
     Without `variant` every element of any variant of that kind is read silently;
     with it, elements of other variants are read with a CK-META-TAG-DEVIATION warning.
+    `children` is `tagged_children(root)` when the caller has it already.
     """
-    children = _tagged_children(root)
+    if children is None:
+        children = tagged_children(root)
     kind = _document_kind_of({tag for tag, _ in children})
     doc = Document(kind=kind, metadata_path=path)
     if not _check_root(root, path, ctx):

@@ -750,11 +750,15 @@ def check_csip(
     ctx: CheckContext,
     *,
     tt05: bool = False,
+    index: PathIndex | None = None,
 ) -> None:
-    """Check a package against E-ARK CSIP 2.0.4 / SIP 2.0.4; see the module docstring."""
+    """Check a package against E-ARK CSIP 2.0.4 / SIP 2.0.4; see the module docstring.
+
+    `index` is the package's path index when the caller has one already.
+    """
     run = _Run(
         source=source,
-        index=PathIndex(e.path for e in source.entries()),
+        index=index if index is not None else PathIndex(e.path for e in source.entries()),
         ctx=ctx,
         tt05=tt05,
         root=root_mets,

@@ -161,10 +161,10 @@ class PathIndex:
             self._folded.setdefault(path.casefold(), []).append(path)
         self.folders: set[str] = set()
         for path in self.paths:
-            parent = posixpath.dirname(path)
-            while parent:
+            parent = path.rpartition("/")[0]
+            while parent and parent not in self.folders:
                 self.folders.add(parent)
-                parent = posixpath.dirname(parent)
+                parent = parent.rpartition("/")[0]
         self._folded_folders = {folder.casefold(): folder for folder in sorted(self.folders, reverse=True)}
 
     def __contains__(self, path: object) -> bool:

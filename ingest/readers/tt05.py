@@ -39,7 +39,13 @@ from archive_core.findings import CheckContext, PackageRejected, Severity, decla
 from archive_core.model import Document, Dossier, DossierKind, FileRef, FileRole
 from archive_core.premis import Agent as PremisAgent
 from archive_core.premis import EventType, Outcome, event
-from archive_core.profiles.tt05 import EXTENSION_PATH, apply_extension, document_from_ead, dossier_from_ead
+from archive_core.profiles.tt05 import (
+    EXTENSION_PATH,
+    apply_extension,
+    document_from_ead,
+    dossier_from_ead,
+    tagged_children,
+)
 from archive_core.profiles.xmlutil import local_name
 from archive_core.settings import Settings
 from archive_core.xmlsafe import XmlError, parse_xml
@@ -227,7 +233,8 @@ class _Reading:
         self.root: MetsDocument | None = None
         self.reps: dict[str, MetsDocument] = {}
         self.ead_root: etree._Element | None = None
-        self.doc_roots: dict[str, etree._Element] = {}
+        self.doc_tags: set[str] = set()
+        """Element names used in the documents' simpledc metadata (for the bundled EAD_doc.xsd)."""
         self.fetched: dict[str, str] = {}
         """`.fetch.txt` path → what it points to (a document delivered earlier)."""
 
@@ -246,7 +253,7 @@ class _Reading:
                     self.reps[rep] = doc
         self.ead_root = self._read_ead()
         tt05 = self._looks_tt05()
-        check_csip(self.source, self.root, self.reps, self.ctx, tt05=tt05)
+        check_csip(self.source, self.root, self.reps, self.ctx, tt05=tt05, index=self.index)
         package = self._package(tt05)
         if tt05:
             self._check_tt05_structure(package)
@@ -581,8 +588,10 @@ class _Reading:
         if pair.metadata is not None and pair.metadata in self.index:
             root = self._parse_xml(pair.metadata)
             if root is not None:
-                self.doc_roots[pair.metadata] = root
-                doc = document_from_ead(root, pair.metadata, self.ctx)
+                children = tagged_children(root)
+                if local_name(root) == "simpledc":
+                    self.doc_tags.update(tag for tag, _ in children)
+                doc = document_from_ead(root, pair.metadata, self.ctx, children=children)
         doc.metadata_path = pair.metadata
         doc.files = [self._file_ref(f) for f in pair.files]
         if pair.metadata is None:
@@ -633,19 +642,13 @@ class _Reading:
         schema_path = next(
             (p for p in self.index.under("schemas") if posixpath.basename(p).lower() == "ead_doc.xsd"), None
         )
-        if schema_path is None or not self.doc_roots:
+        if schema_path is None or not self.doc_tags:
             return
         schema = self._parse_xml(schema_path)
         if schema is None:
             return
         declared = {str(el.get("name")) for el in schema.iter(f"{{{XSD_NS}}}element") if el.get("name")}
-        used = {
-            local_name(child)
-            for root in self.doc_roots.values()
-            if local_name(root) == "simpledc"
-            for child in root
-            if isinstance(child.tag, str)
-        }
+        used = self.doc_tags
         docs_only = {tag for tag in used if not tag.startswith(("typePic", "typeMedia"))}
         missing = sorted(docs_only - declared)
         if declared and missing:
