@@ -317,7 +317,7 @@ def _split_sequence(s: str, what_vi: str, what_en: str) -> tuple[str, int]:
     head, dot, last = s.rpartition(".")
     if not dot or not head:
         raise IdentifierError(f"{what_vi} '{s}' thiếu số thứ tự", f"{what_en} '{s}' lacks a sequence number")
-    if not re.fullmatch(r"\d{7}", last):
+    if not _SEVEN_DIGITS.fullmatch(last):
         raise IdentifierError(
             f"{what_vi} '{s}': số thứ tự '{last}' phải gồm đúng 7 chữ số (ví dụ 0000001)",
             f"{what_en} '{s}': sequence '{last}' must be exactly 7 digits (e.g. 0000001)",
@@ -327,6 +327,10 @@ def _split_sequence(s: str, what_vi: str, what_en: str) -> tuple[str, int]:
             f"{what_vi} '{s}': số thứ tự bắt đầu từ 0000001", f"{what_en} '{s}': the sequence starts at 0000001"
         )
     return head, int(last)
+
+
+_SEVEN_DIGITS = re.compile(r"\d{7}")
+_ORDINAL = re.compile(r"\d{1,7}")
 
 
 def parse_doc_code(s: str, today: date | None = None) -> DocCode:
@@ -386,7 +390,7 @@ def parse_doc_id(s: str, today: date | None = None) -> DocId:
     """TT 05 docId = mã hồ sơ + "." + ordinal: `H49.64.33.2001.160.1` (its length is the field spec's)."""
     _check_text(s, "Mã định danh tài liệu", "Document id")
     head, dot, last = s.rpartition(".")
-    if not dot or not re.fullmatch(r"\d{1,7}", last):
+    if not dot or not _ORDINAL.fullmatch(last):
         raise IdentifierError(
             f"Mã định danh tài liệu '{s}' phải kết thúc bằng số thứ tự tài liệu",
             f"Document id '{s}' must end with the document ordinal",

@@ -1000,6 +1000,10 @@ def _check_profile(run: _Run, doc: MetsDocument, is_root: bool, line: int | None
 # ---------------------------------------------------------------- metsHdr
 
 
+_DATETIME_PARTS = re.compile(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$")
+_REP_DATA = re.compile(r"^representations/[^/]+/data/")
+
+
 def _is_datetime(value: str) -> bool:
     if not _DATETIME.match(value.strip()):
         return False
@@ -1008,7 +1012,7 @@ def _is_datetime(value: str) -> bool:
 
 def _to_datetime(value: str) -> datetime | None:
     text = value.strip().replace("Z", "+00:00")
-    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$", text)
+    match = _DATETIME_PARTS.match(text)
     if match:
         fraction = (match.group(2) or "")[:7]
         text = match.group(1) + fraction + match.group(3)
@@ -1351,7 +1355,7 @@ def _admin_ids(doc: MetsDocument) -> set[str]:
 
 def _is_data_file(doc: MetsDocument, mets_file: MetsFile) -> bool:
     path = mets_file.path or ""
-    return bool(re.match(r"^representations/[^/]+/data/", path))
+    return bool(_REP_DATA.match(path))
 
 
 def _check_group(run: _Run, doc: MetsDocument, group: FileGroup, is_root: bool, admin_ids: set[str]) -> None:

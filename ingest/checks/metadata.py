@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from archive_core import codes, identifiers
 from archive_core.codes import Entity, FieldKind, FieldSpec, Profile
@@ -344,7 +344,7 @@ def _check_value(
     if spec.max_len is not None and len(value) > spec.max_len:
         ctx.report(TOO_LONG, **_params(spec, target), length=len(value), limit=spec.max_len)
     if spec.kind is FieldKind.NUMBER:
-        if not re.fullmatch(r"\d+", value.strip()):
+        if not _DIGITS.fullmatch(value.strip()):
             ctx.report(NOT_A_NUMBER, **_params(spec, target), value=_short(value))
     elif spec.kind is FieldKind.DATE:
         _check_date(target, spec, value, ctx, today)
@@ -353,6 +353,9 @@ def _check_value(
     elif profile is Profile.C02 and spec.name in _C02_WORDED_LISTS:
         _check_worded(target, spec, value, ctx)
     _check_identifier(target, spec, value, profile, ctx, today)
+
+
+_DIGITS: Final = re.compile(r"\d+")
 
 
 def _check_code(target: _Target, spec: FieldSpec, value: str, profile: Profile, ctx: CheckContext) -> None:
@@ -522,7 +525,7 @@ def _check_risk_recovery(target: _Target, profile: Profile, ctx: CheckContext) -
 
 
 def _number(value: str | None) -> int | None:
-    if value is None or not re.fullmatch(r"\d+", value.strip()):
+    if value is None or not _DIGITS.fullmatch(value.strip()):
         return None
     return int(value.strip())
 

@@ -741,7 +741,9 @@ class _Parser:
             group_id=group.id,
             group_use=group_use,
             sip_attributes={
-                name[len(_SIP_PREFIX):]: str(value) for name, value in attributes.items() if name.startswith(_SIP_PREFIX)
+                name[len(_SIP_PREFIX):]: str(value)
+                for name, value in attributes.items()
+                if name.startswith(_SIP_PREFIX)
             },
             line=line_of(element),
         )
