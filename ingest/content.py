@@ -26,6 +26,7 @@ HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024
 
 SUPPORTED_ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+_HASHERS: dict[str, Callable[[], hashlib._Hash]] = {name: getattr(hashlib, name) for name in SUPPORTED_ALGORITHMS}
 _MANIFEST = re.compile(r"^(?:tag)?manifest-([a-z0-9]+)\.txt$")
 
 
@@ -101,10 +102,11 @@ class ContentPass:
         return results
 
     def _scan_one(self, entry: Entry, algorithms: Iterable[str], buffer: bytearray) -> ObservedFile:
-        hashers = {name: hashlib.new(name) for name in algorithms}
+        hashers = {name: _HASHERS[name]() for name in algorithms}
+        updates = [hasher.update for hasher in hashers.values()]
         view = memoryview(buffer)
-        head = bytearray()
-        tail = bytearray()
+        head = b""
+        tail_pieces: list[bytes] = []
         tail_from = max(entry.size - TAIL_BYTES, 0)
         position = 0
         staged = self._staging_target(entry.path)
@@ -115,13 +117,13 @@ class ContentPass:
                 if not count:
                     break
                 chunk = view[:count]
-                for hasher in hashers.values():
-                    hasher.update(chunk)
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
+                for update in updates:
+                    update(chunk)
+                if position == 0:
+                    head = bytes(chunk[:HEAD_BYTES])
                 end = position + count
                 if end > tail_from:
-                    tail += chunk[max(tail_from - position, 0) :]
+                    tail_pieces.append(bytes(chunk[max(tail_from - position, 0) :]))
                 if out is not None:
                     out.write(chunk)
                 for consumer in consumers:
@@ -134,16 +136,14 @@ class ContentPass:
                 os.fsync(out.fileno())
         for consumer in consumers:
             consumer.finish()
-        if len(tail) > TAIL_BYTES:
-            del tail[:-TAIL_BYTES]
-        format_id = self._identify(entry, bytes(head), bytes(tail), position)
-        local_path = staged or self.source.local_path(entry.path)
+        tail = b"".join(tail_pieces)[-TAIL_BYTES:]  # one piece, already the right size, in the usual case
+        format_id = self._identify(entry, head, tail, position)
         return ObservedFile(
             path=entry.path,
             size=position,
             checksums={name: h.hexdigest() for name, h in hashers.items()},
             format=format_id,
-            staged_path=str(local_path) if local_path else None,
+            staged_path=str(staged) if staged else self.source.local_file(entry.path),
         )
 
     def _identify(self, entry: Entry, head: bytes, tail: bytes, size: int) -> FormatId | None:

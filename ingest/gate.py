@@ -19,39 +19,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from archive_core.findings import CheckContext, Finding, PackageRejected, Severity, declare
+from archive_core.findings import CheckContext, Finding, PackageRejected, Severity
 from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
 from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.checks.virus import VirusScanner, check_viruses
 from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
 from ingest.evidence import Evidence, check_pdf_evidence
+from ingest.metadata_pass import run_metadata_pass
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
-from ingest.readers import Reader
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
 from ingest.source import Entry, PackageSource, open_source
 
 log = logging.getLogger(__name__)
 AGENT = Agent("earchive.gate")
-
-UNKNOWN_PACKAGE = declare(
-    "CK-PKG-UNKNOWN-KIND", "R-IN-1", Severity.ERROR,
-    "Không nhận dạng được loại gói: cần gói SIP theo TT 05/2025 (có METS.xml) hoặc túi BagIt (có bagit.txt)",
-    "Unknown package kind: expected a TT 05/2025 SIP (with METS.xml) or a BagIt bag (with bagit.txt)",
-)
-NO_DOSSIER_METADATA = declare(
-    "CK-PKG-NO-DOSSIER-METADATA", "R-CK-5", Severity.ERROR,
-    "Gói E-ARK không có đặc tả hồ sơ theo TT 05/2025 (metadata/descriptive/EAD.xml dạng simpledc): "
-    "không xác định được hồ sơ để lưu trữ",
-    "The E-ARK package has no TT 05/2025 dossier description (metadata/descriptive/EAD.xml as simpledc): "
-    "there is no dossier to archive",
-)
-EMPTY_PACKAGE = declare(
-    "CK-PKG-NO-DOCUMENTS", "R-IN-1", Severity.ERROR,
-    "Gói không có tài liệu nào",
-    "The package holds no documents",
-)
-
 
 @dataclass(frozen=True)
 class GateOptions:
@@ -118,14 +99,6 @@ class GateResult:
             "signatures": {path: sig.to_dict() for path, sig in self.evidence.signatures.items()},
             "pdfa": {path: report.to_dict() for path, report in self.evidence.pdfa.items()},
         }
-
-
-def readers() -> list[Reader]:
-    """Readers in the order they are tried: BagIt first (a bag may carry METS in its payload)."""
-    from ingest.readers.bagit import BagItReader
-    from ingest.readers.tt05 import Tt05Reader
-
-    return [BagItReader(), Tt05Reader()]
 
 
 @lru_cache(maxsize=1)
@@ -218,15 +191,6 @@ def check_package(
     )
 
 
-def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> ParsedPackage:
-    for reader in readers():
-        if reader.accepts(source):
-            package = reader.read(source, ctx, settings)
-            package.files = package.files or [e.path for e in source.entries()]
-            return package
-    raise PackageRejected(UNKNOWN_PACKAGE.at())
-
-
 def _read_while_hashing(
     source: PackageSource,
     content: ContentPass,
@@ -234,17 +198,15 @@ def _read_while_hashing(
     settings: Settings,
     progress: ProgressHook | None,
 ) -> tuple[ParsedPackage, dict[str, ObservedFile]]:
-    """Parse and check the declarations on this thread while the content pass reads the bytes.
+    """Run the metadata pass (here or in the worker process) while the content pass reads the bytes.
 
-    Hashing releases the GIL, so on two cores the Python work of reading and checking
-    metadata overlaps the hashing instead of adding to it. Algorithms only a METS declares (rare: METS uses SHA-256) are
-    computed afterwards for the files that need them.
+    A package refused by the metadata pass stops the content pass early. Algorithms only a METS
+    declares (rare: METS uses SHA-256) are computed afterwards for the files that need them.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
         pending = background.submit(_content_pass, content, source.entries(), progress)
         try:
-            package = _read(source, ctx, settings)
-            _check_model(package, ctx, settings)
+            package = run_metadata_pass(source, settings).apply(ctx)
         except BaseException:
             content.stop.set()
             raise
@@ -280,17 +242,6 @@ def _add_missing_algorithms(
             observed[path].checksums.update(found.checksums)
 
 
-def _check_model(package: ParsedPackage, ctx: CheckContext, settings: Settings) -> None:
-    """Checks that need only the declarations and metadata (they run while the bytes are hashed)."""
-    from ingest.checks.metadata import check_metadata
-
-    if package.kind is PackageKind.CSIP:
-        ctx.report(NO_DOSSIER_METADATA)
-    elif package.kind in _NEEDS_DOCUMENTS and not package.documents:
-        ctx.report(EMPTY_PACKAGE)
-    check_metadata(package, ctx, settings)
-
-
 def _check_content(
     package: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, settings: Settings
 ) -> None:
@@ -302,9 +253,6 @@ def _check_content(
     check_fixity(package, observed, ctx)
     check_formats(package, observed, ctx, settings.policy)
     check_policy(package, observed, ctx, settings.policy)
-
-
-_NEEDS_DOCUMENTS = {PackageKind.TT05_SIP_HOSO, PackageKind.TT05_SIP_TAILIEU, PackageKind.BAGIT_C02}
 
 
 def _is_local(source: PackageSource) -> bool:

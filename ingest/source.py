@@ -49,6 +49,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import errno
+import functools
 import gzip
 import io
 import lzma
@@ -285,6 +286,10 @@ class PackageSource(ABC):
 
     def local_path(self, path: str) -> Path | None:
         """A file on local disk holding the bytes, when there is one (folders, staged tar)."""
+        return None
+
+    def local_file(self, path: str) -> str | None:
+        """`local_path` as a string (cheaper when asked for every file)."""
         return None
 
     def exists(self, path: str) -> bool:
@@ -610,6 +615,14 @@ def _open_file_nofollow(dir_fd: int, name: str, shown: str) -> int:
     return fd
 
 
+class ChangedSourceError(OSError):
+    """A package file reopened elsewhere (the metadata worker) is not the file that was listed."""
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _read_exactly(fd: int, size: int, shown: str) -> bytes:
     """All `size` bytes of a file, refusing a file that has grown or shrunk since it was listed."""
     chunks: list[bytes] = []
@@ -722,10 +735,26 @@ class _LocalTreeSource(PackageSource):
             os.close(fd)
         cache.clear()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For the metadata worker: the listing travels, descriptors are reopened there (no-follow)."""
+        state = dict(self.__dict__)
+        state.pop("_folder_fds", None)
+        state.pop("_folder_lock", None)
+        return state
+
     def local_path(self, path: str) -> Path | None:
-        if path not in self._by_path:
+        local = self.local_file(path)
+        return Path(local) if local is not None else None
+
+    def local_file(self, path: str) -> str | None:
+        parts = self._disk_parts.get(path)
+        if parts is None:
             return None
-        return self._base.joinpath(*self._disk_parts[path])
+        return self._base_text + "/".join(parts)
+
+    @functools.cached_property
+    def _base_text(self) -> str:
+        return os.path.join(self._base, "")
 
 
 class FolderSource(_LocalTreeSource):
@@ -850,12 +879,31 @@ class ZipSource(PackageSource):
     def __init__(self, path: Path, limits: Limits) -> None:
         self.name = path.name
         self._limits = limits
+        self._path = path
+        self._needs_reopen = False
         self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
+            self._identity = _identity(os.fstat(self._fd))
             self._load()
         except BaseException:
             os.close(self._fd)
             raise
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For the metadata worker: the validated listing travels; the file is reopened there."""
+        state = dict(self.__dict__)
+        state["_fd"] = -1
+        state["_needs_reopen"] = True
+        return state
+
+    def _reopen(self) -> None:
+        """Open the same file again (in the metadata worker), refusing a file changed meanwhile."""
+        fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        if _identity(os.fstat(fd)) != self._identity:
+            os.close(fd)
+            raise ChangedSourceError(f"{self._path} changed after it was listed")
+        self._fd = fd
+        self._needs_reopen = False
 
     def _load(self) -> None:
         file_size = os.fstat(self._fd).st_size
@@ -1024,6 +1072,8 @@ class ZipSource(PackageSource):
         member = self._members.get(path)
         if member is None:
             raise FileNotFoundError(path)
+        if self._needs_reopen:
+            self._reopen()
         reader = _ZipEntryReader(os.dup(self._fd), member, path)
         return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
 
@@ -1449,6 +1499,12 @@ class TarSource(_LocalTreeSource):
             return os.open(parts[-1], flags, 0o600, dir_fd=dir_fd)
         finally:
             os.close(dir_fd)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy in the metadata worker reads the unpacked files but never removes them."""
+        state = super().__getstate__()
+        state["_own_staging"] = None
+        return state
 
     def _remove_own_staging(self) -> None:
         if self._own_staging is not None:

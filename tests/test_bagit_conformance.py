@@ -132,10 +132,10 @@ def agrees(expected: str, verdict: str) -> bool:
 def gate_runs() -> bool:
     """True when every stage of the real gate can be imported and run."""
     try:
-        from ingest import gate
+        from ingest import gate, metadata_pass
         from ingest.checks import formats, metadata, policy  # noqa: F401
 
-        gate.readers()
+        metadata_pass.readers()
         gate.format_identifier()
     except (ImportError, AttributeError, NotImplementedError):
         return False

@@ -8,6 +8,7 @@ CHECK_MODULES = (
     "archive_core.xmlsafe",
     "ingest.source",
     "ingest.gate",
+    "ingest.metadata_pass",
     "ingest.readers.bagit",
     "ingest.readers.tt05",
     "ingest.checks.csip",

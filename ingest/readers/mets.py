@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from lxml import etree
@@ -661,7 +661,7 @@ class _Parser:
         return section
 
     def mdref(self, element: etree._Element, where: str) -> MdRef:
-        get = dict(element.attrib).get
+        get = _attributes(element).get
         checksum = get("CHECKSUM")
         self.note_checksum(checksum)
         return MdRef(
@@ -715,7 +715,7 @@ class _Parser:
         return group
 
     def mets_file(self, element: etree._Element, group: FileGroup, group_use: str | None) -> MetsFile:
-        attributes = dict(element.attrib)
+        attributes = _attributes(element)
         get = attributes.get
         checksum = get("CHECKSUM")
         self.note_checksum(checksum)
@@ -749,7 +749,7 @@ class _Parser:
         )
 
     def locator(self, element: etree._Element, where: str) -> Locator:
-        get = dict(element.attrib).get
+        get = _attributes(element).get
         return Locator(
             href=self.href(get(_XLINK_HREF), where),
             loctype=get("LOCTYPE"),
@@ -768,7 +768,7 @@ class _Parser:
         )
 
     def div(self, element: etree._Element) -> Div:
-        get = dict(element.attrib).get
+        get = _attributes(element).get
         div_id = get("ID")
         fptr_tag, mptr_tag, div_tag = self.tag("fptr"), self.tag("mptr"), self.tag("div")
         children = [child for child in element if child.tag in (fptr_tag, mptr_tag, div_tag)]
@@ -828,6 +828,11 @@ class _Parser:
 
 def _text(element: etree._Element) -> str:
     return " ".join("".join(str(t) for t in element.itertext()).split())
+
+
+def _attributes(element: etree._Element) -> dict[str, str]:
+    """All attributes at once ("{namespace}name" keys): cheaper than one `get` per attribute."""
+    return cast(dict[str, str], dict(element.attrib.items()))
 
 
 def line_of(element: etree._Element) -> int | None:

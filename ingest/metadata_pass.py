@@ -1,0 +1,208 @@
+"""The metadata pass: read a package's declarations and metadata into the model and check them.
+
+It runs beside the content pass (`ingest/content.py`), which reads every byte. The two
+overlap only if they do not share one interpreter: the metadata pass is pure Python
+(METS/EAD parsing, CSIP/TT 05 structure, metadata rules), and a thread busy with Python
+starves the hashing threads of the GIL, which each of them needs back after every chunk
+(they wait up to the switch interval for it). In one process the gate therefore costs the
+sum of the two passes. A worker process runs the metadata pass on the other core with its
+own interpreter, so the gate costs about the longer of the two.
+
+The worker is one process started once and kept warm (forkserver, reader modules
+preloaded, their objects frozen out of the garbage collector's way). A long-running
+process calls `warm_up()` at start; `Settings.metadata_worker` decides per package:
+
+- `never`: always in this process;
+- `always`: always in the worker (started if needed);
+- `auto` (default): in the worker when the package has at least
+  `metadata_worker_min_files` files and the worker is running, or at least
+  `metadata_worker_start_files` files (worth starting it for). Small packages stay here:
+  shipping the source and the result costs more than it saves.
+
+Both ways run the same function (`read_metadata`) and give the same findings and events
+in the same order; a worker that fails or dies falls back to this process.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from archive_core.findings import CheckContext, Finding, PackageRejected, Severity, declare
+from archive_core.premis import PremisEvent
+from archive_core.settings import Settings
+from ingest.package import PackageKind, ParsedPackage
+from ingest.readers import Reader
+from ingest.source import PackageSource
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_PACKAGE = declare(
+    "CK-PKG-UNKNOWN-KIND", "R-IN-1", Severity.ERROR,
+    "Không nhận dạng được loại gói: cần gói SIP theo TT 05/2025 (có METS.xml) hoặc túi BagIt (có bagit.txt)",
+    "Unknown package kind: expected a TT 05/2025 SIP (with METS.xml) or a BagIt bag (with bagit.txt)",
+)
+NO_DOSSIER_METADATA = declare(
+    "CK-PKG-NO-DOSSIER-METADATA", "R-CK-5", Severity.ERROR,
+    "Gói E-ARK không có đặc tả hồ sơ theo TT 05/2025 (metadata/descriptive/EAD.xml dạng simpledc): "
+    "không xác định được hồ sơ để lưu trữ",
+    "The E-ARK package has no TT 05/2025 dossier description (metadata/descriptive/EAD.xml as simpledc): "
+    "there is no dossier to archive",
+)
+EMPTY_PACKAGE = declare(
+    "CK-PKG-NO-DOCUMENTS", "R-IN-1", Severity.ERROR,
+    "Gói không có tài liệu nào",
+    "The package holds no documents",
+)
+
+_NEEDS_DOCUMENTS = {PackageKind.TT05_SIP_HOSO, PackageKind.TT05_SIP_TAILIEU, PackageKind.BAGIT_C02}
+
+
+@dataclass
+class MetadataReading:
+    """What the metadata pass found: the model, or the finding that stopped the reading."""
+
+    package: ParsedPackage | None
+    findings: list[Finding] = field(default_factory=list)
+    events: list[PremisEvent] = field(default_factory=list)
+    rejected: Finding | None = None
+    in_worker: bool = False
+
+    def apply(self, ctx: CheckContext) -> ParsedPackage:
+        """Add the findings and events to `ctx`; raise `PackageRejected` when the reading stopped."""
+        for finding in self.findings:
+            ctx.add(finding)
+        for recorded in self.events:
+            ctx.record(recorded)
+        if self.rejected is not None:
+            raise PackageRejected(self.rejected)
+        assert self.package is not None
+        return self.package
+
+
+def readers() -> list[Reader]:
+    """Readers in the order they are tried: BagIt first (a bag may carry METS in its payload)."""
+    from ingest.readers.bagit import BagItReader
+    from ingest.readers.tt05 import Tt05Reader
+
+    return [BagItReader(), Tt05Reader()]
+
+
+def read_metadata(source: PackageSource, settings: Settings) -> MetadataReading:
+    """Read the package into the model and run the checks that need only the metadata (here)."""
+    ctx = CheckContext()
+    try:
+        package = _read(source, ctx, settings)
+        _check_model(package, ctx, settings)
+    except PackageRejected as rejected:
+        return MetadataReading(None, ctx.findings, ctx.events, rejected=rejected.finding)
+    return MetadataReading(package, ctx.findings, ctx.events)
+
+
+def run_metadata_pass(source: PackageSource, settings: Settings) -> MetadataReading:
+    """`read_metadata` in the worker process or in this one, as `settings.metadata_worker` says."""
+    if not _use_worker(len(source.entries()), settings):
+        return read_metadata(source, settings)
+    try:
+        reading = _WORKER.submit(source, settings).result()
+    except Exception:
+        log.warning("metadata worker failed; reading the package in this process", exc_info=True)
+        _WORKER.discard()
+        return read_metadata(source, settings)
+    reading.in_worker = True
+    return reading
+
+
+def warm_up() -> bool:
+    """Start the worker process now (long-running services and batch jobs call this once).
+
+    False when it cannot start (the gate then reads metadata in this process).
+    """
+    try:
+        _WORKER.start()
+    except Exception:
+        log.warning("metadata worker could not start; metadata is read in this process", exc_info=True)
+        _WORKER.discard()
+        return False
+    return True
+
+
+def worker_running() -> bool:
+    return _WORKER.running()
+
+
+def _use_worker(files: int, settings: Settings) -> bool:
+    mode = settings.metadata_worker
+    if mode == "never":
+        return False
+    if mode == "always":
+        return True
+    if files >= settings.metadata_worker_start_files:
+        return True
+    return files >= settings.metadata_worker_min_files and _WORKER.running()
+
+
+def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> ParsedPackage:
+    for reader in readers():
+        if reader.accepts(source):
+            package = reader.read(source, ctx, settings)
+            package.files = package.files or [e.path for e in source.entries()]
+            return package
+    raise PackageRejected(UNKNOWN_PACKAGE.at())
+
+
+def _check_model(package: ParsedPackage, ctx: CheckContext, settings: Settings) -> None:
+    from ingest.checks.metadata import check_metadata
+
+    if package.kind is PackageKind.CSIP:
+        ctx.report(NO_DOSSIER_METADATA)
+    elif package.kind in _NEEDS_DOCUMENTS and not package.documents:
+        ctx.report(EMPTY_PACKAGE)
+    check_metadata(package, ctx, settings)
+
+
+class _Worker:
+    """One warm worker process, started on first need and replaced when it breaks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker)
+                pool = self._pool
+            else:
+                return self._pool
+        pool.submit(_prepare_worker).result()  # wait until it is up, so "running" means ready
+        return pool
+
+    def running(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, source: PackageSource, settings: Settings) -> Future[MetadataReading]:
+        return self.start().submit(read_metadata, source, settings)
+
+    def discard(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+_WORKER = _Worker()
+
+
+def _prepare_worker() -> None:
+    """In the worker: import everything the pass needs, then keep those objects out of GC scans."""
+    from ingest.checks import csip, metadata  # noqa: F401
+    from ingest.readers import bagit, tt05  # noqa: F401
+
+    gc.freeze()
