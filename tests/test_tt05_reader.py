@@ -12,6 +12,7 @@ Packages are opened through `ingest.source.open_source`, as the gate does.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import unicodedata
 import uuid
 import zipfile
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from archive_core.findings import CheckContext, Finding, PackageRejected, Severity
@@ -445,6 +448,21 @@ def build_sip(tmp: Path, spec: SipSpec | None = None) -> Path:
 def test_resolve_href(href: str | None, base: str, path: str | None, problem: str | None) -> None:
     resolved = resolve_href(href, base)
     assert (resolved.path, resolved.problem) == (path, problem)
+
+
+@given(
+    segments=st.lists(st.sampled_from(["a", "b.xml", ".", "..", "", ".a", "..b", "..."]), min_size=1, max_size=6),
+    base=st.sampled_from(["", "representations/rep1", "x"]),
+)
+def test_resolve_href_agrees_with_normpath(segments: list[str], base: str) -> None:
+    href = "/".join(segments)
+    resolved = resolve_href(href, base)
+    expected = posixpath.normpath(posixpath.join(base, href) if base else href) if href else None
+    if resolved.path is not None:
+        assert resolved.path == expected
+    else:
+        assert resolved.problem in ("empty", "escape")
+        assert expected in (None, ".", "..") or expected.startswith("../") or href.startswith("/")
 
 
 def test_resolve_href_normalises_to_nfc() -> None:

@@ -113,6 +113,10 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
+_PLAIN_RELATIVE = re.compile(r"(?!\.\.?(?:/|$))[^/]+(?:/(?!\.\.?(?:/|$))[^/]+)*")
+"""Relative paths whose segments are neither empty, `.` nor `..` (so `normpath` would leave them as they are)."""
+
+
 def resolve_href(raw: str | None, base_folder: str) -> Href:
     """Resolve an `xlink:href` written in a METS file that lives in `base_folder`."""
     if raw is None:
@@ -143,7 +147,10 @@ def resolve_href(raw: str | None, base_folder: str) -> Href:
     if decoded.startswith("/") or "\x00" in decoded:
         return Href(raw, None, "escape")
     decoded = unicodedata.normalize("NFC", decoded)
-    joined = posixpath.normpath(posixpath.join(base_folder, decoded)) if base_folder else posixpath.normpath(decoded)
+    if _PLAIN_RELATIVE.fullmatch(decoded):  # the usual href: nothing for normpath to do
+        joined = f"{base_folder}/{decoded}" if base_folder else decoded
+    else:
+        joined = posixpath.normpath(posixpath.join(base_folder, decoded) if base_folder else decoded)
     if joined == ".." or joined.startswith("../"):
         return Href(raw, None, "escape")
     if joined in (".", ""):
