@@ -473,16 +473,26 @@ def extension_to_xml(dossier: Dossier, variant: Tt05Variant) -> bytes | None:
 
 def _read_values(element: etree._Element) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
-    for item in field_children(element):
-        if local_name(item) != "value" or not item.get("field"):
+    for tag, item in tagged_children(element):
+        name = item.get("field")
+        if tag != "value" or not name:
             continue
-        name = item.get("field", "")
         values[name] = None if item.get("absent") == "true" else (item.text or "")
     return values
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
+
+
 def _apply(target: object, values: dict[str, str | None], path: str, ctx: CheckContext | None) -> None:
-    names = {f.name for f in fields(target)}  # type: ignore[arg-type]
+    names = _field_names(type(target))
     for name, value in values.items():
         if name not in names or name in _SKIPPED:
             if ctx is not None:
