@@ -26,7 +26,7 @@ from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.checks.virus import VirusScanner, check_viruses
 from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
 from ingest.evidence import Evidence, check_pdf_evidence
-from ingest.metadata_pass import run_metadata_pass
+from ingest.metadata_pass import run_metadata_pass, use_worker
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
 from ingest.source import Entry, PackageSource, open_source
@@ -130,16 +130,18 @@ def check_package(
     try:
         with open_source(path, settings.limits, staging / "unpacked") as source:
             needs_local = options.stage_files or (options.pdf_evidence and not _is_local(source))
+            in_worker = use_worker(len(source.entries()), settings)
             content = ContentPass(
                 source=source,
                 algorithms=likely_algorithms(source),
                 identifier=format_identifier(),
-                workers=settings.workers,
+                # The metadata worker process keeps one core busy meanwhile.
+                workers=max(1, settings.workers - 1) if in_worker else settings.workers,
                 chunk_bytes=settings.chunk_bytes,
                 sink=staging / "files" if needs_local else None,
                 consumers=[scanner.consumer] if scanner is not None else [],
             )
-            package, observed = _read_while_hashing(source, content, ctx, settings, progress)
+            package, observed = _read_while_hashing(source, content, ctx, settings, progress, in_worker=in_worker)
             _check_content(package, observed, ctx, settings)
             infected = False
             if scanner is not None:
@@ -197,6 +199,8 @@ def _read_while_hashing(
     ctx: CheckContext,
     settings: Settings,
     progress: ProgressHook | None,
+    *,
+    in_worker: bool,
 ) -> tuple[ParsedPackage, dict[str, ObservedFile]]:
     """Run the metadata pass (here or in the worker process) while the content pass reads the bytes.
 
@@ -206,7 +210,7 @@ def _read_while_hashing(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
         pending = background.submit(_content_pass, content, source.entries(), progress)
         try:
-            package = run_metadata_pass(source, settings).apply(ctx)
+            package = run_metadata_pass(source, settings, in_worker=in_worker).apply(ctx)
         except BaseException:
             content.stop.set()
             raise

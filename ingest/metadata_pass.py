@@ -103,9 +103,9 @@ def read_metadata(source: PackageSource, settings: Settings) -> MetadataReading:
     return MetadataReading(package, ctx.findings, ctx.events)
 
 
-def run_metadata_pass(source: PackageSource, settings: Settings) -> MetadataReading:
-    """`read_metadata` in the worker process or in this one, as `settings.metadata_worker` says."""
-    if not _use_worker(len(source.entries()), settings):
+def run_metadata_pass(source: PackageSource, settings: Settings, *, in_worker: bool) -> MetadataReading:
+    """`read_metadata` in the worker process (`in_worker`, see `use_worker`) or in this one."""
+    if not in_worker:
         return read_metadata(source, settings)
     try:
         reading = _WORKER.submit(source, settings).result()
@@ -135,7 +135,8 @@ def worker_running() -> bool:
     return _WORKER.running()
 
 
-def _use_worker(files: int, settings: Settings) -> bool:
+def use_worker(files: int, settings: Settings) -> bool:
+    """Whether a package of `files` files should have its metadata read in the worker process."""
     mode = settings.metadata_worker
     if mode == "never":
         return False

@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import importlib
 import io
 import logging
@@ -361,6 +362,7 @@ _EXTRA_BROADER = {
 BROADER_DECLARATIONS.update(_EXTRA_BROADER)
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_mime(mime: str | None) -> str:
     """Lower-case type/subtype without parameters, aliases folded (`text/xml; charset=utf-8` → application/xml)."""
     if not mime:
@@ -534,7 +536,7 @@ class _View:
 
     @property
     def extension(self) -> str:
-        return PurePosixPath(self.name).suffix.lower().lstrip(".")
+        return suffix_of(self.name)
 
     def make(
         self,
@@ -1632,7 +1634,7 @@ class _FileCheck:
                 self.report(RISK, format=label, risk=risk_vi, risk_en=risk_en)
 
     def _extension(self, fmt: FormatId, label: str) -> None:
-        ext = PurePosixPath(self.path).suffix.lower().lstrip(".")
+        ext = suffix_of(self.path)
         if ext and fmt.extension_hint and ext not in fmt.extension_hint:
             expected = ", ".join(f".{e}" for e in fmt.extension_hint)
             self.report(EXT_MISMATCH, ext=ext, format=label, expected=expected)
@@ -1652,6 +1654,13 @@ class _FileCheck:
                 problem="; ".join(vi.format(version=version) for vi, _ in problems),
                 problem_en="; ".join(en.format(version=version) for _, en in problems),
             )
+
+
+def suffix_of(path: str) -> str:
+    """The extension without its dot, lower-cased, as `PurePosixPath(path).suffix` finds it."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot + 1 :].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def _unknown_reason(fmt: FormatId | None) -> tuple[str, str]:
