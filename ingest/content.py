@@ -14,7 +14,6 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -74,32 +73,53 @@ class ContentPass:
     consumers: Sequence[ConsumerFactory] = ()
     stop: threading.Event = field(default_factory=threading.Event)
     """Set it to abandon the pass (the package was refused meanwhile); `run` then returns what it has."""
+    _running: _Work | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, entries: Iterable[Entry] | None = None) -> dict[str, ObservedFile]:
-        todo = list(self.source.entries() if entries is None else entries)
-        # Largest first keeps both workers busy until the end.
-        todo.sort(key=lambda e: e.size, reverse=True)
-        algorithms = self.algorithms & SUPPORTED_ALGORITHMS | {"sha256"}
-        local = threading.local()
-        results: dict[str, ObservedFile] = {}
+        """Scan the files, `workers` at a time (largest first, so the threads end together).
 
-        def scan(entry: Entry) -> ObservedFile | None:
-            if self.stop.is_set():
-                return None
-            buffer = getattr(local, "buffer", None)
-            if buffer is None:
-                buffer = local.buffer = bytearray(self.chunk_bytes)
-            return self._scan_one(entry, algorithms, buffer)
+        The first file that cannot be read stops the pass: its error is raised once the
+        threads have finished the files they hold.
+        """
+        todo = sorted(self.source.entries() if entries is None else entries, key=lambda e: e.size, reverse=True)
+        work = _Work(todo, frozenset(self.algorithms & SUPPORTED_ALGORITHMS | {"sha256"}))
+        with self._lock:
+            self._running = work
+            for _ in range(min(self.workers, len(todo)) - 1):
+                self._start_thread(work)
+        try:
+            self._drain(work)
+        finally:
+            with self._lock:
+                self._running = None
+            for thread in work.threads:
+                thread.join()
+        if work.errors:
+            raise work.errors[min(work.errors)]
+        return {observed.path: observed for observed in work.observed if observed is not None}
 
-        if self.workers <= 1 or len(todo) <= 1:
-            observed_files: Iterable[ObservedFile | None] = (scan(entry) for entry in todo)
-            results.update((o.path, o) for o in observed_files if o is not None)
-            return results
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="content") as pool:
-            for observed in pool.map(scan, todo):
-                if observed is not None:
-                    results[observed.path] = observed
-        return results
+    def add_worker(self) -> bool:
+        """Let one more thread join the running pass (a core has become free); False if none runs."""
+        with self._lock:
+            work = self._running
+            if work is None or work.finished():
+                return False
+            self._start_thread(work)
+        return True
+
+    def _start_thread(self, work: _Work) -> None:
+        thread = threading.Thread(target=self._drain, args=(work,), name="content", daemon=True)
+        work.threads.append(thread)
+        thread.start()
+
+    def _drain(self, work: _Work) -> None:
+        buffer = bytearray(self.chunk_bytes)
+        while not self.stop.is_set() and (index := work.take()) is not None:
+            try:
+                work.observed[index] = self._scan_one(work.todo[index], work.algorithms, buffer)
+            except BaseException as exc:  # re-raised by `run` on the calling thread
+                work.fail(index, exc)
 
     def _scan_one(self, entry: Entry, algorithms: Iterable[str], buffer: bytearray) -> ObservedFile:
         hashers = {name: _HASHERS[name]() for name in algorithms}
@@ -162,6 +182,34 @@ class ContentPass:
             raise ValueError(f"refusing to stage outside {self.sink}: {path}")
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+
+class _Work:
+    """The files of one pass, handed out one at a time to however many threads drain it."""
+
+    def __init__(self, todo: list[Entry], algorithms: frozenset[str]) -> None:
+        self.todo = todo
+        self.algorithms = algorithms
+        self.observed: list[ObservedFile | None] = [None] * len(todo)
+        self.errors: dict[int, BaseException] = {}
+        self.threads: list[threading.Thread] = []
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if self.errors or self._next >= len(self.todo):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def finished(self) -> bool:
+        with self._lock:
+            return bool(self.errors) or self._next >= len(self.todo)
+
+    def fail(self, index: int, error: BaseException) -> None:
+        with self._lock:
+            self.errors[index] = error
 
 
 def _read_into(stream: BinaryIO, buffer: bytearray) -> int:

@@ -210,7 +210,10 @@ def _read_while_hashing(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
         pending = background.submit(_content_pass, content, source.entries(), progress)
         try:
-            package = run_metadata_pass(source, settings, in_worker=in_worker).apply(ctx)
+            reading = run_metadata_pass(source, settings, in_worker=in_worker)
+            if in_worker and settings.workers > 1:
+                content.add_worker()  # the worker's core is free again
+            package = reading.apply(ctx)
         except BaseException:
             content.stop.set()
             raise
