@@ -82,7 +82,7 @@ class ContentPass:
         The first file that cannot be read stops the pass: its error is raised once the
         threads have finished the files they hold.
         """
-        todo = sorted(self.source.entries() if entries is None else entries, key=lambda e: e.size, reverse=True)
+        todo = sorted(self.source.entries() if entries is None else entries, key=lambda e: e.size)
         work = _Work(todo, frozenset(self.algorithms & SUPPORTED_ALGORITHMS | {"sha256"}))
         with self._lock:
             self._running = work

@@ -255,11 +255,11 @@ def _check_content(
     """Checks that compare the declarations with what the content pass observed."""
     from ingest.checks.fixity import check_fixity
     from ingest.checks.formats import check_formats
-    from ingest.checks.policy import check_policy
+    from ingest.checks.policy import check_policy_content
 
     check_fixity(package, observed, ctx)
     check_formats(package, observed, ctx, settings.policy)
-    check_policy(package, observed, ctx, settings.policy)
+    check_policy_content(package, observed, ctx, settings.policy)
 
 
 def _is_local(source: PackageSource) -> bool:

@@ -158,12 +158,14 @@ def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> Parse
 
 def _check_model(package: ParsedPackage, ctx: CheckContext, settings: Settings) -> None:
     from ingest.checks.metadata import check_metadata
+    from ingest.checks.policy import check_policy_metadata
 
     if package.kind is PackageKind.CSIP:
         ctx.report(NO_DOSSIER_METADATA)
     elif package.kind in _NEEDS_DOCUMENTS and not package.documents:
         ctx.report(EMPTY_PACKAGE)
     check_metadata(package, ctx, settings)
+    check_policy_metadata(package, ctx, settings.policy)
 
 
 class _Worker:

@@ -19,34 +19,35 @@ from archive_core.settings import Policy
 from ingest.package import ObservedFile, ParsedPackage
 
 AGENT = Agent("earchive.policy")
+RULE = "R-CK-6"
 
 SECRET_MODE = declare(
-    "CK-POL-SECRET-MODE", "R-CK-6", Severity.ERROR,
+    "CK-POL-SECRET-MODE", RULE, Severity.ERROR,
     "{subject} có chế độ sử dụng 03 (Mật): tài liệu mật không được nộp vào hệ thống",
     "{subject} has access mode 03 (secret): secret records must not enter this system",
 )
 SECRET_MARK = declare(
-    "CK-POL-SECRET-MARK", "R-CK-6", Severity.ERROR,
+    "CK-POL-SECRET-MARK", RULE, Severity.ERROR,
     "{subject} mang dấu chỉ độ mật \u201c{mark}\u201d ở trường {field}: tài liệu mật không được nộp vào hệ thống",
     "{subject} carries the secrecy mark \u201c{mark}\u201d in {field}: secret records must not enter this system",
 )
 FILE_NAME = declare(
-    "CK-POL-FILE-NAME", "R-CK-6", Severity.WARNING,
+    "CK-POL-FILE-NAME", RULE, Severity.WARNING,
     "Tên tệp \u201c{name}\u201d không đúng quy định: {reason}",
     "File name \u201c{name}\u201d breaks the naming rule: {reason_en}",
 )
 FILE_SIZE = declare(
-    "CK-POL-FILE-SIZE", "R-CK-6", Severity.WARNING,
+    "CK-POL-FILE-SIZE", RULE, Severity.WARNING,
     "Tệp {path} dung lượng {size_mb} MB, vượt mức tối đa {limit_mb} MB",
     "{path} is {size_mb} MB, above the {limit_mb} MB limit",
 )
 NAME_NOT_NFC = declare(
-    "CK-POL-NAME-NOT-NFC", "R-CK-6", Severity.WARNING,
+    "CK-POL-NAME-NOT-NFC", RULE, Severity.WARNING,
     "Tên tệp {path} không ở dạng chuẩn Unicode NFC (TCVN 6909:2001)",
     "File name {path} is not in Unicode NFC (TCVN 6909:2001)",
 )
 CASE_TWINS = declare(
-    "CK-POL-CASE-TWINS", "R-CK-6", Severity.WARNING,
+    "CK-POL-CASE-TWINS", RULE, Severity.WARNING,
     "Các tệp {paths} chỉ khác nhau ở chữ hoa/chữ thường; có thể ghi đè nhau trên một số hệ thống",
     "Files {paths} differ only by letter case and may overwrite each other on some systems",
 )
@@ -59,14 +60,27 @@ _MARK_FIELDS = ("infor_sign", "keyword", "description", "title", "subject", "cod
 def check_policy(
     pkg: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, policy: Policy
 ) -> None:
-    before = len(ctx.findings)
+    """All of R-CK-6 at once. The gate runs the two halves apart (metadata first, in its metadata pass)."""
+    check_policy_metadata(pkg, ctx, policy)
+    check_policy_content(pkg, observed, ctx, policy)
+
+
+def check_policy_metadata(pkg: ParsedPackage, ctx: CheckContext, policy: Policy) -> None:
+    """The rules that need only the metadata: secrecy, file names, case twins."""
     for dossier in pkg.dossiers:
         _check_secrecy_dossier(dossier, ctx, policy)
         for document in dossier.documents:
             _check_secrecy_document(document, ctx, policy)
-    document_paths = {f.path: doc for doc in pkg.documents for f in doc.files}
-    for path, doc in sorted(document_paths.items()):
+    for path, doc in sorted(_document_paths(pkg).items()):
         _check_file_name(path, doc.key, ctx, policy)
+    _check_case_twins(pkg.files, ctx)
+
+
+def check_policy_content(
+    pkg: ParsedPackage, observed: dict[str, ObservedFile], ctx: CheckContext, policy: Policy
+) -> None:
+    """File sizes as read, then the PREMIS event for the whole of R-CK-6 (both halves)."""
+    document_paths = _document_paths(pkg)
     for path, found in sorted(observed.items()):
         owner = document_paths.get(path)
         if owner is not None and found.size > policy.max_file_bytes:
@@ -78,8 +92,7 @@ def check_policy(
                 size_mb=f"{found.size / 1024**2:.1f}",
                 limit_mb=f"{policy.max_file_bytes / 1024**2:.0f}",
             )
-    _check_case_twins(pkg.files, ctx)
-    found_now = ctx.findings[before:]
+    found_now = [f for f in ctx.findings if f.rule == RULE]
     errors = sum(1 for f in found_now if f.severity is Severity.ERROR)
     ctx.record(
         event(
@@ -90,6 +103,10 @@ def check_policy(
             outcome_detail=f"findings={len(found_now)} errors={errors}",
         )
     )
+
+
+def _document_paths(pkg: ParsedPackage) -> dict[str, Document]:
+    return {f.path: doc for doc in pkg.documents for f in doc.files}
 
 
 def _check_secrecy_dossier(dossier: Dossier, ctx: CheckContext, policy: Policy) -> None:
