@@ -512,3 +512,24 @@ def test_oversized_value_is_reported_once_and_c02_findings_use_c02_tags() -> Non
     dossier.title = unicodedata.normalize("NFD", dossier.title or "")
     ctx = _run(dossier, Profile.C02)
     assert [(f.code, f.field) for f in ctx.findings] == [("CK-META-NOT-NFC", "Title")]
+
+
+def test_values_repeated_across_documents_are_judged_for_each_document() -> None:
+    """Clean values are remembered within a run; a bad value is reported for every document holding it."""
+    dossier = _sip_dossier()
+    for doc in dossier.documents:
+        doc.language = "xx"
+        doc.issued_date = "31/02/2024"
+    dossier.documents.append(copy.deepcopy(dossier.documents[0]))
+    third = dossier.documents[-1]
+    third.doc_id, third.doc_code = "000.00.00.H12.2024.01.3", "000.00.00.H12.2024.01.0000003"
+    third.metadata_path = "representations/rep1/metadata/descriptive/EAD_doc_3.xml"
+    third.language, third.issued_date = "01", "11/03/2024"
+    dossier.total_doc = "3"
+    ctx = _run(dossier)
+    per_document = [
+        sorted(f.code for f in ctx.findings if f.document == doc.key and f.field in ("language", "issuedDate"))
+        for doc in dossier.documents
+    ]
+    bad = ["CK-META-BAD-DATE", "CK-META-CODE-LIST"]
+    assert per_document == [bad, bad, []]

@@ -15,7 +15,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Final
 
@@ -207,6 +207,16 @@ class _Run:
     today: date
     max_chars: int
     """`Limits.max_field_chars`: longer values are reported once, by the text check, and not parsed."""
+    passed: dict[tuple[int, Profile], tuple[FieldSpec, set[str]]] = field(default_factory=dict)
+    """Per field spec (by identity) and profile: values already checked without a finding. Documents of
+    one dossier repeat most values (language, mode, format, organisation, dates), and the checks are pure."""
+
+    def passed_values(self, spec: FieldSpec, profile: Profile) -> set[str]:
+        key = (id(spec), profile)
+        found = self.passed.get(key)
+        if found is None or found[0] is not spec:
+            found = self.passed[key] = (spec, set())  # holding `spec` keeps its id from being reused
+        return found[1]
 
 
 @dataclass
@@ -317,13 +327,21 @@ def _params(spec: FieldSpec, target: _Target) -> dict[str, Any]:
 
 
 def _check_fields(target: _Target, specs: Sequence[FieldSpec], profile: Profile, run: _Run) -> None:
+    findings = run.ctx.findings
     for spec in specs:
         value = getattr(target.obj, spec.name, None)
         if value is None or not value.strip():
             _check_missing(target, spec, profile, run.ctx)
             continue
-        if len(value) <= run.max_chars:
-            _check_value(target, spec, value, profile, run.ctx, run.today)
+        if len(value) > run.max_chars:
+            continue
+        passed = run.passed_values(spec, profile)
+        if value in passed:
+            continue
+        before = len(findings)
+        _check_value(target, spec, value, profile, run.ctx, run.today)
+        if len(findings) == before and not _depends_on_target(spec):
+            passed.add(value)
 
 
 def _check_missing(target: _Target, spec: FieldSpec, profile: Profile, ctx: CheckContext) -> None:
@@ -356,6 +374,11 @@ def _check_value(
 
 
 _DIGITS: Final = re.compile(r"\d+")
+
+
+def _depends_on_target(spec: FieldSpec) -> bool:
+    """`identifier` is parsed differently for a fonds than for a dossier or document."""
+    return spec.name == "identifier"
 
 
 def _check_code(target: _Target, spec: FieldSpec, value: str, profile: Profile, ctx: CheckContext) -> None:
