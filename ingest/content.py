@@ -2,8 +2,11 @@
 
 Each file is streamed in chunks through every hash algorithm the package
 declares (plus SHA-256, always), while its first and last 64 KiB are kept for
-format identification. Files run in a bounded thread pool: hashlib and zlib
-release the GIL on large buffers, so two cores hash two files at once.
+format identification. A bounded number of threads drain one queue of files:
+hashlib and zlib release the GIL on large buffers, so two cores hash two files
+at once. Smallest files come first, so the pass ends on large files, whose
+hashing leaves the GIL to the rest of the gate; `add_worker` lets one more
+thread join when a core becomes free (the metadata worker has finished).
 Optionally each file is copied into a staging folder in the same pass.
 """
 
@@ -77,7 +80,7 @@ class ContentPass:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, entries: Iterable[Entry] | None = None) -> dict[str, ObservedFile]:
-        """Scan the files, `workers` at a time (largest first, so the threads end together).
+        """Scan the files, `workers` at a time, smallest first.
 
         The first file that cannot be read stops the pass: its error is raised once the
         threads have finished the files they hold.

@@ -1,8 +1,9 @@
 """The ingest gate: read a package, check everything, give a verdict and a receipt.
 
-    open source ─► reader ─► content pass ─► checks ─► verdict + receipt
-    (bounded)     (model,    (hash + format  (fixity, formats,
-                  declared)   once, pooled)   metadata, policy)
+                  ┌► metadata pass ─┐   (model, declarations, metadata and policy rules;
+    open source ──┤  (worker process) ├─► checks ─► verdict + receipt
+    (bounded)     └► content pass ────┘   (fixity, formats, sizes)
+                     (hash + format, once, threads)
 
 Nothing is written outside the submission's staging folder, and the staging
 folder is removed afterwards unless the caller keeps it for ingest.
