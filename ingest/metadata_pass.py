@@ -180,11 +180,11 @@ class _Worker:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker)
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
                 pool = self._pool
             else:
                 return self._pool
-        pool.submit(_prepare_worker).result()  # wait until it is up, so "running" means ready
+        pool.submit(_prepare_worker).result()  # prepares the one worker process; "running" means ready
         return pool
 
     def running(self) -> bool:

@@ -55,7 +55,7 @@ from archive_core.profiles.circular02 import (
     serialize,
     set_values,
 )
-from archive_core.profiles.xmlutil import field_children, local_name
+from archive_core.profiles.xmlutil import field_children, local_name, tagged_children
 from archive_core.settings import Limits
 from archive_core.xmlsafe import parse_xml
 
@@ -255,16 +255,6 @@ def _dossier_variant_of(tags: set[str]) -> Tt05Variant:
     if tailieu:
         return Tt05Variant.AIP_TAILIEU if aip else Tt05Variant.SIP_TAILIEU
     return Tt05Variant.AIP_HOSO if aip else Tt05Variant.SIP_HOSO
-
-
-def tagged_children(root: etree._Element) -> list[tuple[str, etree._Element]]:
-    """(local name, element) of each child element, comments and PIs skipped."""
-    children = []
-    for child in root:
-        tag = child.tag
-        if isinstance(tag, str):
-            children.append((tag.rpartition("}")[2], child))
-    return children
 
 
 @dataclass(frozen=True)

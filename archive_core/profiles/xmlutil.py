@@ -25,3 +25,13 @@ def element_text(element: etree._Element) -> str | None:
 def field_children(root: etree._Element) -> Iterable[etree._Element]:
     """Child elements (comments and processing instructions skipped)."""
     return (child for child in root if isinstance(child.tag, str))
+
+
+def tagged_children(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    """(local name, element) of each child element, comments and PIs skipped."""
+    children = []
+    for child in root:
+        tag = child.tag
+        if isinstance(tag, str):
+            children.append((tag.rpartition("}")[2], child))
+    return children

@@ -44,9 +44,8 @@ from archive_core.profiles.tt05 import (
     apply_extension,
     document_from_ead,
     dossier_from_ead,
-    tagged_children,
 )
-from archive_core.profiles.xmlutil import local_name
+from archive_core.profiles.xmlutil import local_name, tagged_children
 from archive_core.settings import Settings
 from archive_core.xmlsafe import XmlError, parse_xml
 from ingest.checks.csip import (
