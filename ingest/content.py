@@ -2,12 +2,15 @@
 
 Each file is streamed in chunks through every hash algorithm the package
 declares (plus SHA-256, always), while its first and last 64 KiB are kept for
-format identification. A bounded number of threads drain one queue of files:
-hashlib and zlib release the GIL on large buffers, so two cores hash two files
-at once. Smallest files come first, so the pass ends on large files, whose
-hashing leaves the GIL to the rest of the gate; `add_worker` lets one more
-thread join when a core becomes free (the metadata worker has finished).
-Optionally each file is copied into a staging folder in the same pass.
+format identification; a file that fits in one chunk is read with one call.
+A bounded number of threads drain one queue of files sorted by size: the
+thread that runs the pass takes the smallest first, threads that join take the
+largest first. Small files are mostly Python work (open, identify) that two
+threads would only pass the GIL back and forth on; large files are mostly
+hashing, which hashlib does without the GIL, so the two kinds overlap on two
+cores. `add_worker` lets one more thread join when a core becomes free (the
+metadata worker has finished). Optionally each file is copied into a staging
+folder in the same pass.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class ContentPass:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, entries: Iterable[Entry] | None = None) -> dict[str, ObservedFile]:
-        """Scan the files, `workers` at a time, smallest first.
+        """Scan the files, `workers` at a time (see the module's description for who takes which).
 
         The first file that cannot be read stops the pass: its error is raised once the
         threads have finished the files they hold.
@@ -92,7 +95,7 @@ class ContentPass:
             for _ in range(min(self.workers, len(todo)) - 1):
                 self._start_thread(work)
         try:
-            self._drain(work)
+            self._drain(work, largest_first=False)
         finally:
             with self._lock:
                 self._running = None
@@ -112,13 +115,15 @@ class ContentPass:
         return True
 
     def _start_thread(self, work: _Work) -> None:
-        thread = threading.Thread(target=self._drain, args=(work,), name="content", daemon=True)
+        thread = threading.Thread(
+            target=self._drain, args=(work,), kwargs={"largest_first": True}, name="content", daemon=True
+        )
         work.threads.append(thread)
         thread.start()
 
-    def _drain(self, work: _Work) -> None:
+    def _drain(self, work: _Work, *, largest_first: bool) -> None:
         buffer = bytearray(self.chunk_bytes)
-        while not self.stop.is_set() and (index := work.take()) is not None:
+        while not self.stop.is_set() and (index := work.take(largest_first)) is not None:
             try:
                 work.observed[index] = self._scan_one(work.todo[index], work.algorithms, buffer)
             except BaseException as exc:  # re-raised by `run` on the calling thread
@@ -126,48 +131,56 @@ class ContentPass:
 
     def _scan_one(self, entry: Entry, algorithms: Iterable[str], buffer: bytearray) -> ObservedFile:
         hashers = {name: _HASHERS[name]() for name in algorithms}
-        updates = [hasher.update for hasher in hashers.values()]
-        view = memoryview(buffer)
-        head = b""
-        tail_pieces: list[bytes] = []
-        tail_from = max(entry.size - TAIL_BYTES, 0)
-        position = 0
         staged = self._staging_target(entry.path)
         consumers = [c for c in (factory(entry) for factory in self.consumers) if c is not None]
-        with self.source.open(entry.path) as stream, _open_sink(staged) as out:
-            while not self.stop.is_set():
-                count = _read_into(stream, buffer)
-                if not count:
-                    break
-                chunk = view[:count]
-                for update in updates:
-                    update(chunk)
-                if position == 0:
-                    head = bytes(chunk[:HEAD_BYTES])
-                end = position + count
-                if end > tail_from:
-                    tail_pieces.append(bytes(chunk[max(tail_from - position, 0) :]))
-                if out is not None:
-                    out.write(chunk)
-                for consumer in consumers:
-                    consumer.update(chunk)
-                position = end
-                if self.progress is not None:
-                    self.progress(count)
+        scan = _Scan([hasher.update for hasher in hashers.values()], consumers, self.progress)
+        with _open_sink(staged) as out:
+            scan.out = out
+            if entry.size <= len(buffer):
+                head, tail, size = self._scan_whole(entry, scan, len(buffer))
+            else:
+                head, tail, size = self._scan_stream(entry, scan, buffer)
             if out is not None:
                 out.flush()
                 os.fsync(out.fileno())
         for consumer in consumers:
             consumer.finish()
-        tail = b"".join(tail_pieces)[-TAIL_BYTES:]  # one piece, already the right size, in the usual case
-        format_id = self._identify(entry, head, tail, position)
         return ObservedFile(
             path=entry.path,
-            size=position,
+            size=size,
             checksums={name: h.hexdigest() for name, h in hashers.items()},
-            format=format_id,
+            format=self._identify(entry, head, tail, size),
             staged_path=str(staged) if staged else self.source.local_file(entry.path),
         )
+
+    def _scan_whole(self, entry: Entry, scan: _Scan, limit: int) -> tuple[bytes, bytes, int]:
+        """A file that fits in one chunk: one read, and head and tail without copies."""
+        data = self.source.read_bounded(entry.path, limit)
+        if data:
+            scan.feed(memoryview(data))
+        return data[:HEAD_BYTES], data[-TAIL_BYTES:], len(data)
+
+    def _scan_stream(self, entry: Entry, scan: _Scan, buffer: bytearray) -> tuple[bytes, bytes, int]:
+        view = memoryview(buffer)
+        head = b""
+        tail_pieces: list[bytes] = []
+        tail_from = max(entry.size - TAIL_BYTES, 0)
+        position = 0
+        with self.source.open(entry.path) as stream:
+            while not self.stop.is_set():
+                count = _read_into(stream, buffer)
+                if not count:
+                    break
+                chunk = view[:count]
+                if position == 0:
+                    head = bytes(chunk[:HEAD_BYTES])
+                end = position + count
+                if end > tail_from:
+                    tail_pieces.append(bytes(chunk[max(tail_from - position, 0) :]))
+                scan.feed(chunk)
+                position = end
+        tail = b"".join(tail_pieces)[-TAIL_BYTES:]  # one piece, already the right size, in the usual case
+        return head, tail, position
 
     def _identify(self, entry: Entry, head: bytes, tail: bytes, size: int) -> FormatId | None:
         if self.identifier is None:
@@ -187,8 +200,30 @@ class ContentPass:
         return target
 
 
+class _Scan:
+    """Where the chunks of one file go: its hashers, the staging copy, other consumers, progress."""
+
+    def __init__(
+        self, updates: list[Callable[[memoryview], None]], consumers: list[StreamConsumer], progress: Progress | None
+    ) -> None:
+        self.updates = updates
+        self.consumers = consumers
+        self.progress = progress
+        self.out: BinaryIO | None = None
+
+    def feed(self, chunk: memoryview) -> None:
+        for update in self.updates:
+            update(chunk)
+        if self.out is not None:
+            self.out.write(chunk)
+        for consumer in self.consumers:
+            consumer.update(chunk)
+        if self.progress is not None:
+            self.progress(len(chunk))
+
+
 class _Work:
-    """The files of one pass, handed out one at a time to however many threads drain it."""
+    """The files of one pass, sorted by size, handed out one at a time from either end."""
 
     def __init__(self, todo: list[Entry], algorithms: frozenset[str]) -> None:
         self.todo = todo
@@ -197,18 +232,22 @@ class _Work:
         self.errors: dict[int, BaseException] = {}
         self.threads: list[threading.Thread] = []
         self._next = 0
+        self._end = len(todo)
         self._lock = threading.Lock()
 
-    def take(self) -> int | None:
+    def take(self, largest_first: bool) -> int | None:
         with self._lock:
-            if self.errors or self._next >= len(self.todo):
+            if self.errors or self._next >= self._end:
                 return None
+            if largest_first:
+                self._end -= 1
+                return self._end
             self._next += 1
             return self._next - 1
 
     def finished(self) -> bool:
         with self._lock:
-            return bool(self.errors) or self._next >= len(self.todo)
+            return bool(self.errors) or self._next >= self._end
 
     def fail(self, index: int, error: BaseException) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import tarfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,40 @@ def test_the_first_unreadable_file_stops_the_pass(packages: dict[str, Path], tmp
             ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=2).run()
     assert getattr(caught.value, "finding", None) is not None
     assert caught.value.finding.code == "CK-PKG-SIZE-MISMATCH"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("form", ["tt05-folder", "tt05-zip", "bagit-tar"])
+def test_files_read_whole_or_streamed_are_observed_alike(packages: dict[str, Path], tmp_path: Path, form: str) -> None:
+    """Files that fit in one chunk are read with one call; streaming them in small chunks must agree."""
+    from ingest.gate import format_identifier
+
+    with open_source(packages[form], Settings().limits, tmp_path / "s") as source:
+        whole = ContentPass(source=source, algorithms=frozenset({"sha256", "md5"}), identifier=format_identifier())
+        streamed = ContentPass(
+            source=source, algorithms=frozenset({"sha256", "md5"}), identifier=format_identifier(), chunk_bytes=1024
+        )
+        by_one_read, by_chunks = whole.run(), streamed.run()
+    assert any(entry.size > 1024 for entry in source.entries()), "some files must be streamed in several chunks"
+    assert by_one_read == by_chunks
+
+
+def test_a_joining_thread_takes_the_largest_files_first(packages: dict[str, Path], tmp_path: Path) -> None:
+    """The running thread keeps the small, GIL-heavy files; a second one starts on the large ones."""
+    taken: list[tuple[str, int]] = []
+
+    def record(entry: Any) -> None:
+        name = threading.current_thread().name
+        taken.append((name, entry.size))
+        if name != "content":
+            time.sleep(0.005)  # so the joining thread surely starts before the files run out
+        return None
+
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
+        sizes = sorted(e.size for e in source.entries())
+        ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=2, consumers=[record]).run()
+    joined = [size for name, size in taken if name == "content"]
+    calling = [size for name, size in taken if name != "content"]
+    assert joined and calling
+    assert joined[0] == sizes[-1] and joined == sorted(joined, reverse=True)
+    assert calling[0] == sizes[0] and calling == sorted(calling)
+    assert sorted(joined + calling) == sizes
