@@ -27,7 +27,7 @@ from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.checks.virus import VirusScanner, check_viruses
 from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
 from ingest.evidence import Evidence, check_pdf_evidence
-from ingest.metadata_pass import run_metadata_pass, use_worker
+from ingest.metadata_pass import start_metadata_pass, use_worker
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
 from ingest.source import Entry, PackageSource, open_source
@@ -205,20 +205,25 @@ def _read_while_hashing(
 ) -> tuple[ParsedPackage, dict[str, ObservedFile]]:
     """Run the metadata pass (here or in the worker process) while the content pass reads the bytes.
 
-    A package refused by the metadata pass stops the content pass early. Algorithms only a METS
-    declares (rare: METS uses SHA-256) are computed afterwards for the files that need them.
+    The worker gets the package before the content pass starts its threads. A package refused
+    by the metadata pass stops the content pass early. Algorithms only a METS declares (rare:
+    METS uses SHA-256) are computed afterwards for the files that need them.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
-        pending = background.submit(_content_pass, content, source.entries(), progress)
-        try:
-            reading = run_metadata_pass(source, settings, in_worker=in_worker)
-            if in_worker and settings.workers > 1:
-                content.add_worker()  # the worker's core is free again
-            package = reading.apply(ctx)
-        except BaseException:
-            content.stop.set()
-            raise
-        observed = pending.result()
+    reading = start_metadata_pass(source, settings, in_worker=in_worker)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
+            pending = background.submit(_content_pass, content, source.entries(), progress)
+            try:
+                done = reading.result()
+                if done.in_worker and settings.workers > 1:
+                    content.add_worker()  # the worker's core is free again
+                package = done.apply(ctx)
+            except BaseException:
+                content.stop.set()
+                raise
+            observed = pending.result()
+    finally:
+        reading.abandon()
     _add_missing_algorithms(source, content, package, observed)
     return package, observed
 

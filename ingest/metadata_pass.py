@@ -20,7 +20,13 @@ process calls `warm_up()` at start; `Settings.metadata_worker` decides per packa
   shipping the source and the result costs more than it saves.
 
 Both ways run the same function (`read_metadata`) and give the same findings and events
-in the same order; a worker that fails or dies falls back to this process.
+in the same order; a worker that fails or dies falls back to this process, and so does a
+second gate while the worker is busy with another package (its core is taken anyway).
+
+The gate talks to the worker over one pipe, from its own thread: the request is sent before
+the content pass starts its threads (`start_metadata_pass`), and the reply is received by the
+thread that waits for it. A pool with its own manager and feeder threads would need those
+threads to win the GIL from the busy content pass first (milliseconds each, measured).
 """
 
 from __future__ import annotations
@@ -28,9 +34,12 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import pickle
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+import traceback
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from archive_core.findings import CheckContext, Finding, PackageRejected, Severity, declare
 from archive_core.premis import PremisEvent
@@ -103,18 +112,44 @@ def read_metadata(source: PackageSource, settings: Settings) -> MetadataReading:
     return MetadataReading(package, ctx.findings, ctx.events)
 
 
+class PendingReading:
+    """A metadata pass under way: in the worker (request sent) or still to run here (in `result`)."""
+
+    def __init__(self, source: PackageSource, settings: Settings, request: _Request | None) -> None:
+        self._source = source
+        self._settings = settings
+        self._request = request
+
+    def result(self) -> MetadataReading:
+        """The reading; a worker that fails or dies is discarded and the package is read here."""
+        request, self._request = self._request, None
+        if request is not None:
+            try:
+                reading = request.reply()
+            except Exception:
+                log.warning("metadata worker failed; reading the package in this process", exc_info=True)
+                _WORKER.discard()
+            else:
+                reading.in_worker = True
+                return reading
+        return read_metadata(self._source, self._settings)
+
+    def abandon(self) -> None:
+        """The caller will not wait for the reply: the worker cannot be reused before sending it."""
+        if self._request is not None:
+            self._request = None
+            _WORKER.discard()
+
+
+def start_metadata_pass(source: PackageSource, settings: Settings, *, in_worker: bool) -> PendingReading:
+    """Send the package to the worker process now (`in_worker`, see `use_worker`), or prepare to read it here."""
+    request = _WORKER.send(source, settings) if in_worker else None
+    return PendingReading(source, settings, request)
+
+
 def run_metadata_pass(source: PackageSource, settings: Settings, *, in_worker: bool) -> MetadataReading:
-    """`read_metadata` in the worker process (`in_worker`, see `use_worker`) or in this one."""
-    if not in_worker:
-        return read_metadata(source, settings)
-    try:
-        reading = _WORKER.submit(source, settings).result()
-    except Exception:
-        log.warning("metadata worker failed; reading the package in this process", exc_info=True)
-        _WORKER.discard()
-        return read_metadata(source, settings)
-    reading.in_worker = True
-    return reading
+    """`read_metadata` in the worker process (`in_worker`) or in this one."""
+    return start_metadata_pass(source, settings, in_worker=in_worker).result()
 
 
 def warm_up() -> bool:
@@ -168,39 +203,109 @@ def _check_model(package: ParsedPackage, ctx: CheckContext, settings: Settings) 
     check_policy_metadata(package, ctx, settings.policy)
 
 
+_READY = b"ready"
+_START_SECONDS = 60.0
+
+
 class _Worker:
-    """One warm worker process, started on first need and replaced when it breaks."""
+    """One warm worker process behind one pipe, started on first need and replaced when it breaks."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._busy = threading.Lock()
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
 
-    def start(self) -> ProcessPoolExecutor:
+    def start(self) -> Connection:
         with self._lock:
-            if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__])
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-                pool = self._pool
-            else:
-                return self._pool
-        pool.submit(_prepare_worker).result()  # prepares the one worker process; "running" means ready
-        return pool
+            if self._connection is None:
+                self._process, self._connection = _start_process()
+            return self._connection
 
     def running(self) -> bool:
-        return self._pool is not None
+        return self._connection is not None
 
-    def submit(self, source: PackageSource, settings: Settings) -> Future[MetadataReading]:
-        return self.start().submit(read_metadata, source, settings)
+    def send(self, source: PackageSource, settings: Settings) -> _Request | None:
+        """Send one package; None when the worker is busy with another or cannot take it."""
+        if not self._busy.acquire(blocking=False):
+            return None
+        try:
+            connection = self.start()
+            connection.send_bytes(pickle.dumps((source, settings), pickle.HIGHEST_PROTOCOL))
+        except Exception:
+            log.warning("metadata worker unavailable; reading the package in this process", exc_info=True)
+            self._busy.release()
+            self.discard()
+            return None
+        return _Request(connection, self._busy)
 
     def discard(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            process, connection = self._process, self._connection
+            self._process = self._connection = None
+        if connection is not None:
+            connection.close()
+        if process is not None:
+            process.kill()
+            process.join(timeout=5)
+
+
+@dataclass
+class _Request:
+    connection: Connection
+    busy: threading.Lock
+
+    def reply(self) -> MetadataReading:
+        try:
+            answer = pickle.loads(self.connection.recv_bytes())
+        finally:
+            self.busy.release()
+        if isinstance(answer, _Failure):
+            raise RuntimeError(f"metadata worker: {answer.text}")
+        assert isinstance(answer, MetadataReading)
+        return answer
+
+
+@dataclass(frozen=True)
+class _Failure:
+    text: str
+
+
+def _start_process() -> tuple[BaseProcess, Connection]:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    here, there = context.Pipe(duplex=True)
+    process = context.Process(target=_serve, args=(there,), name="earchive-metadata", daemon=True)
+    process.start()
+    there.close()
+    try:
+        if not here.poll(_START_SECONDS) or here.recv_bytes() != _READY:
+            raise RuntimeError("the metadata worker did not start")
+    except BaseException:
+        here.close()
+        process.kill()
+        raise
+    return process, here
 
 
 _WORKER = _Worker()
+
+
+def _serve(connection: Connection) -> None:
+    """The worker's loop: one package in, its `MetadataReading` (or the failure) out, until the pipe closes."""
+    _prepare_worker()
+    connection.send_bytes(_READY)
+    while True:
+        try:
+            request = connection.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            source, settings = pickle.loads(request)
+            answer = pickle.dumps(read_metadata(source, settings), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            answer = pickle.dumps(_Failure(traceback.format_exc()), pickle.HIGHEST_PROTOCOL)
+        connection.send_bytes(answer)
 
 
 def _prepare_worker() -> None:

@@ -107,10 +107,10 @@ def test_a_zip_replaced_after_listing_is_read_here_from_the_listed_file(tmp_path
 def test_a_dead_worker_is_replaced(packages: dict[str, Path], tmp_path: Path) -> None:
     settings = _settings(tmp_path, "always")
     assert metadata_pass.warm_up()
-    pool = metadata_pass._WORKER.start()
-    for process in list(pool._processes.values()):  # type: ignore[attr-defined]
-        os.kill(process.pid, signal.SIGKILL)
-        process.join()
+    process = metadata_pass._WORKER._process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
     with open_source(packages["tt05-zip"], settings.limits, tmp_path / "staging") as source:
         after_death = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
         replaced = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
