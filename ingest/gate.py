@@ -214,10 +214,9 @@ def _read_while_hashing(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
             pending = background.submit(_content_pass, content, source.entries(), progress)
             try:
-                done = reading.result()
-                if done.in_worker and settings.workers > 1:
-                    content.add_worker()  # the worker's core is free again
-                package = done.apply(ctx)
+                # When the worker's reply arrives its core is free for a second content thread.
+                more = content.add_worker if settings.workers > 1 else None
+                package = reading.result(on_worker_done=more).apply(ctx)
             except BaseException:
                 content.stop.set()
                 raise

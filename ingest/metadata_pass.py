@@ -37,6 +37,7 @@ import multiprocessing
 import pickle
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -120,12 +121,16 @@ class PendingReading:
         self._settings = settings
         self._request = request
 
-    def result(self) -> MetadataReading:
-        """The reading; a worker that fails or dies is discarded and the package is read here."""
+    def result(self, on_worker_done: Callable[[], object] | None = None) -> MetadataReading:
+        """The reading; a worker that fails or dies is discarded and the package is read here.
+
+        `on_worker_done` is called as soon as the worker's reply has arrived, before it is unpickled
+        here: the worker's core is free from then on.
+        """
         request, self._request = self._request, None
         if request is not None:
             try:
-                reading = request.reply()
+                reading = request.reply(on_worker_done)
             except Exception:
                 log.warning("metadata worker failed; reading the package in this process", exc_info=True)
                 _WORKER.discard()
@@ -255,11 +260,14 @@ class _Request:
     connection: Connection
     busy: threading.Lock
 
-    def reply(self) -> MetadataReading:
+    def reply(self, on_arrival: Callable[[], object] | None = None) -> MetadataReading:
         try:
-            answer = pickle.loads(self.connection.recv_bytes())
+            data = self.connection.recv_bytes()
         finally:
             self.busy.release()
+        if on_arrival is not None:
+            on_arrival()
+        answer = pickle.loads(data)
         if isinstance(answer, _Failure):
             raise RuntimeError(f"metadata worker: {answer.text}")
         assert isinstance(answer, MetadataReading)

@@ -87,11 +87,16 @@ class FieldCollector:
         self.values: dict[str, str | None] = {}
 
     def take(self, name: str, element: etree._Element, tag: str | None = None) -> None:
-        tag = tag or local_name(element)
-        if len(element) and any(isinstance(c.tag, str) for c in element):
-            self.ctx.report(NESTED_CONTENT, path=self.path, field=tag, element=tag, document=self.document)
-        value = element_text(element)
+        if len(element):
+            if any(isinstance(c.tag, str) for c in element):
+                shown = tag or local_name(element)
+                self.ctx.report(NESTED_CONTENT, path=self.path, field=shown, element=shown, document=self.document)
+            value = element_text(element)
+        else:  # the usual leaf: `element_text` without the call
+            text = element.text
+            value = (text.strip(" \t\r\n") or None) if text else None
         if name in self.values:
+            tag = tag or local_name(element)
             first = self.values[name]
             severity = Severity.WARNING if first == value else Severity.ERROR
             if first is None and value is not None:

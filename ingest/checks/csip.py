@@ -1004,7 +1004,9 @@ _DATETIME_PARTS = re.compile(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$")
 _REP_DATA = re.compile(r"^representations/[^/]+/data/")
 
 
+@lru_cache(maxsize=4096)
 def _is_datetime(value: str) -> bool:
+    """Cached: a package states the same creation times on file after file."""
     if not _DATETIME.match(value.strip()):
         return False
     return _to_datetime(value) is not None

@@ -210,12 +210,26 @@ class _Run:
     passed: dict[tuple[int, Profile], tuple[FieldSpec, set[str]]] = field(default_factory=dict)
     """Per field spec (by identity) and profile: values already checked without a finding. Documents of
     one dossier repeat most values (language, mode, format, organisation, dates), and the checks are pure."""
+    plans: dict[tuple[int, Profile], tuple[Sequence[FieldSpec], list[tuple[FieldSpec, set[str]]]]] = field(
+        default_factory=dict
+    )
+    """Per spec list (by identity) and profile: its specs paired with their `passed` sets."""
+    clean_texts: set[str] = field(default_factory=set)
+    """Values `_check_text_of` found plainly clean (text checks depend on the value alone)."""
 
-    def passed_values(self, spec: FieldSpec, profile: Profile) -> set[str]:
+    def specs_with_passed(self, specs: Sequence[FieldSpec], profile: Profile) -> list[tuple[FieldSpec, set[str]]]:
+        key = (id(specs), profile)
+        plan = self.plans.get(key)
+        if plan is None or plan[0] is not specs:
+            # holding `specs` keeps its id from being reused while the entry lives
+            plan = self.plans[key] = (specs, [(spec, self._passed(spec, profile)) for spec in specs])
+        return plan[1]
+
+    def _passed(self, spec: FieldSpec, profile: Profile) -> set[str]:
         key = (id(spec), profile)
         found = self.passed.get(key)
         if found is None or found[0] is not spec:
-            found = self.passed[key] = (spec, set())  # holding `spec` keeps its id from being reused
+            found = self.passed[key] = (spec, set())
         return found[1]
 
 
@@ -274,6 +288,7 @@ def check_dossier(
         _check_text_of(_Target(dossier.fonds, path), Fonds, fonds_specs, run)
         _check_count_order(_Target(dossier.fonds, path), "paper_digital", "paper_total", ctx)
     _check_dossier_consistency(dossier, ctx, path)
+    facts = _DossierFacts.of(dossier)
     for doc in dossier.documents:
         doc_target = _Target(doc, doc.metadata_path or path, doc.key)
         doc_specs = _document_specs(doc, profile) if profile is not None else ()
@@ -281,7 +296,7 @@ def check_dossier(
             _check_fields(doc_target, doc_specs, profile, run)
             _check_document_rules(doc_target, profile, ctx)
         _check_text_of(doc_target, Document, doc_specs, run)
-        _check_document_consistency(dossier, doc_target, ctx)
+        _check_document_consistency(facts, doc_target, ctx)
 
 
 # ---------------------------------------------------------------- specs
@@ -328,15 +343,15 @@ def _params(spec: FieldSpec, target: _Target) -> dict[str, Any]:
 
 def _check_fields(target: _Target, specs: Sequence[FieldSpec], profile: Profile, run: _Run) -> None:
     findings = run.ctx.findings
-    for spec in specs:
-        value = getattr(target.obj, spec.name, None)
+    obj = target.obj
+    for spec, passed in run.specs_with_passed(specs, profile):
+        value = getattr(obj, spec.name, None)
+        if value in passed:
+            continue
         if value is None or not value.strip():
             _check_missing(target, spec, profile, run.ctx)
             continue
         if len(value) > run.max_chars:
-            continue
-        passed = run.passed_values(spec, profile)
-        if value in passed:
             continue
         before = len(findings)
         _check_value(target, spec, value, profile, run.ctx, run.today)
@@ -604,9 +619,28 @@ def _report_mismatch(target: _Target, spec: FieldSpec, reason: Reason, ctx: Chec
     ctx.report(DOCCODE_MISMATCH, **_params(spec, target), reason=reason.vi, reason_en=reason.en)
 
 
-def _check_document_consistency(dossier: Dossier, target: _Target, ctx: CheckContext) -> None:
+@dataclass(frozen=True)
+class _DossierFacts:
+    """What every document of a dossier is compared with, worked out once per dossier."""
+
+    file_code: str | None
+    arc_file_code: str | None
+    start_date: str | None
+    end_date: str | None
+    start: tuple[date, date] | None
+    end: tuple[date, date] | None
+
+    @classmethod
+    def of(cls, dossier: Dossier) -> _DossierFacts:
+        return cls(
+            dossier_file_code(dossier), dossier.arc_file_code, dossier.start_date, dossier.end_date,
+            _span(dossier.start_date), _span(dossier.end_date),
+        )
+
+
+def _check_document_consistency(dossier: _DossierFacts, target: _Target, ctx: CheckContext) -> None:
     doc: Document = target.obj
-    file_code = dossier_file_code(dossier)
+    file_code = dossier.file_code
     if file_code:
         for name, tag in (("doc_code", "docCode"), ("doc_id", "docId"), ("file_code", "FileCode")):
             value = getattr(doc, name)
@@ -643,8 +677,8 @@ def _check_document_consistency(dossier: Dossier, target: _Target, ctx: CheckCon
                 ctx,
             )
     _check_sequences(target, ctx)
-    issued = _span(doc.issued_date)
-    start, end = _span(dossier.start_date), _span(dossier.end_date)
+    start, end = dossier.start, dossier.end
+    issued = _span(doc.issued_date) if start and end else None
     if issued and start and end and (issued[1] < start[0] or issued[0] > end[1]):
         ctx.report(
             DATE_OUTSIDE, path=target.path, field="issuedDate", document=target.document,
@@ -711,10 +745,14 @@ def _text_plan(cls: type[Any], specs: Sequence[FieldSpec]) -> tuple[_TextField, 
 
 
 def _check_text_of(target: _Target, cls: type[Any], specs: Sequence[FieldSpec], run: _Run) -> None:
-    obj = target.obj
+    clean = run.clean_texts
+    values = vars(target.obj)
     for name, tag, label_vi, label_en in _text_plan(cls, specs):
-        value = getattr(obj, name)
-        if not value or (len(value) <= run.max_chars and _plainly_clean(value)):
+        value = values[name]
+        if not value or value in clean:
+            continue
+        if len(value) <= run.max_chars and _plainly_clean(value):
+            clean.add(value)
             continue
         params = {
             "path": target.path, "field": tag, "document": target.document, "label": label_vi, "label_en": label_en,
