@@ -140,10 +140,11 @@ class PendingReading:
         return read_metadata(self._source, self._settings)
 
     def abandon(self) -> None:
-        """The caller will not wait for the reply: the worker cannot be reused before sending it."""
-        if self._request is not None:
-            self._request = None
+        """The caller will not wait for the reply: the worker, which still owes it, is retired."""
+        request, self._request = self._request, None
+        if request is not None:
             _WORKER.discard()
+            request.release()
 
 
 def start_metadata_pass(source: PackageSource, settings: Settings, *, in_worker: bool) -> PendingReading:
@@ -257,14 +258,17 @@ class _Worker:
 
 @dataclass
 class _Request:
+    """One package sent to the worker; the worker is busy until `reply` (or `release`)."""
+
     connection: Connection
     busy: threading.Lock
+    released: bool = False
 
     def reply(self, on_arrival: Callable[[], object] | None = None) -> MetadataReading:
         try:
             data = self.connection.recv_bytes()
         finally:
-            self.busy.release()
+            self.release()
         if on_arrival is not None:
             on_arrival()
         answer = pickle.loads(data)
@@ -272,6 +276,11 @@ class _Request:
             raise RuntimeError(f"metadata worker: {answer.text}")
         assert isinstance(answer, MetadataReading)
         return answer
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.busy.release()
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,47 @@ def test_a_joining_thread_takes_the_largest_files_first(packages: dict[str, Path
     assert joined[0] == sizes[-1] and joined == sorted(joined, reverse=True)
     assert calling[0] == sizes[0] and calling == sorted(calling)
     assert sorted(joined + calling) == sizes
+
+
+def test_a_busy_worker_sends_the_next_package_to_this_process(packages: dict[str, Path], tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "always")
+    assert metadata_pass.warm_up()
+    with open_source(packages["tt05-zip"], settings.limits, tmp_path / "staging") as source:
+        first = metadata_pass.start_metadata_pass(source, settings, in_worker=True)
+        second = metadata_pass.run_metadata_pass(source, settings, in_worker=True)  # while the first is out
+        done = first.result()
+    assert done.in_worker and not second.in_worker
+    assert done.package is not None and second.package is not None
+    assert done.package.documents == second.package.documents
+
+
+def test_an_abandoned_request_retires_the_worker_and_a_new_one_serves(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, "always")
+    with open_source(packages["tt05-folder"], settings.limits, tmp_path / "staging") as source:
+        pending = metadata_pass.start_metadata_pass(source, settings, in_worker=True)
+        process = metadata_pass._WORKER._process
+        pending.abandon()  # its reply would otherwise be read as the next package's
+        assert process is not None and not process.is_alive()
+        again = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
+    assert again.in_worker and again.package is not None
+
+
+def test_the_worker_reports_an_unexpected_failure_and_this_process_reads_instead(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    """A source the worker cannot use (here: no listing) must not break the gate."""
+    settings = _settings(tmp_path, "always")
+    with open_source(packages["tt05-folder"], settings.limits, tmp_path / "staging") as source:
+        expected = metadata_pass.read_metadata(source, settings)
+        broken = pickle.loads(pickle.dumps(source))
+        del broken._by_path  # type: ignore[attr-defined]
+        request = metadata_pass._WORKER.send(broken, settings)
+        assert request is not None
+        with pytest.raises(RuntimeError, match="metadata worker"):
+            request.reply()
+        reading = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
+    assert reading.in_worker, "a failure reported by the worker leaves it usable"
+    assert reading.package is not None and expected.package is not None
+    assert reading.package.documents == expected.package.documents
