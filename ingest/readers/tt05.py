@@ -583,7 +583,7 @@ class _Reading:
         return _Pair(metadata, files)
 
     def _document(self, rep: MetsDocument, pair: _Pair) -> Document:
-        doc = Document()
+        doc: Document | None = None
         if pair.metadata is not None and pair.metadata in self.index:
             root = self._parse_xml(pair.metadata)
             if root is not None:
@@ -591,6 +591,8 @@ class _Reading:
                 if local_name(root) == "simpledc":
                     self.doc_tags.update(tag for tag, _ in children)
                 doc = document_from_ead(root, pair.metadata, self.ctx, children=children)
+        if doc is None:
+            doc = Document()
         doc.metadata_path = pair.metadata
         doc.files = [self._file_ref(f) for f in pair.files]
         if pair.metadata is None:
