@@ -1081,6 +1081,17 @@ class ZipSource(PackageSource):
         reader = _ZipEntryReader(os.dup(self._fd), member, path)
         return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
 
+    def read_bounded(self, path: str, limit: int) -> bytes:
+        """A small entry with one `pread` and one decompression, checked as a stream read to its end."""
+        member = self._members.get(path)
+        if member is None:
+            raise FileNotFoundError(path)
+        if member.size > limit:
+            raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=member.size, limit=limit))
+        if self._needs_reopen:
+            self._reopen()
+        return _ZipEntryReader(self._fd, member, path, owns_fd=False).read_whole()
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
@@ -1224,9 +1235,10 @@ def _decoder(method: int) -> _Decoder:
 class _ZipEntryReader(_CheckedReader):
     """Decompresses one entry with `pread` on its own descriptor; output bounded by each read."""
 
-    def __init__(self, fd: int, member: _ZipMember, path: str) -> None:
+    def __init__(self, fd: int, member: _ZipMember, path: str, *, owns_fd: bool = True) -> None:
         super().__init__(path, member.size)
         self._fd = fd
+        self._owns_fd = owns_fd
         self._member = member
         self._pos = member.data_start
         self._end = member.data_start + member.csize
@@ -1238,6 +1250,20 @@ class _ZipEntryReader(_CheckedReader):
         view[: len(out)] = out
         self._crc = zlib.crc32(out, self._crc)
         return len(out)
+
+    def read_whole(self) -> bytes:
+        """Every byte of the entry at once (small entries), with the checks `readinto` makes."""
+        pieces: list[bytes] = []
+        left = self._size
+        while left > 0:
+            out = self._produce(left)
+            if not out:
+                self._short()
+            pieces.append(out)
+            self._crc = zlib.crc32(out, self._crc)
+            left -= len(out)
+        self._verify_end()
+        return b"".join(pieces)
 
     def _produce(self, max_out: int) -> bytes:
         try:
@@ -1275,7 +1301,7 @@ class _ZipEntryReader(_CheckedReader):
             raise _rejected(PKG_CRC, path=self._path)
 
     def close(self) -> None:
-        if not self.closed:
+        if not self.closed and self._owns_fd:
             os.close(self._fd)
         super().close()
 

@@ -8,7 +8,6 @@ import shutil
 import signal
 import tarfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -203,12 +202,15 @@ def test_files_read_whole_or_streamed_are_observed_alike(packages: dict[str, Pat
 def test_a_joining_thread_takes_the_largest_files_first(packages: dict[str, Path], tmp_path: Path) -> None:
     """The running thread keeps the small, GIL-heavy files; a second one starts on the large ones."""
     taken: list[tuple[str, int]] = []
+    both_started = threading.Barrier(2, timeout=30)
+    started: set[str] = set()
 
     def record(entry: Any) -> None:
         name = threading.current_thread().name
         taken.append((name, entry.size))
-        if name != "content":
-            time.sleep(0.005)  # so the joining thread surely starts before the files run out
+        if name not in started:  # each thread's first file; then wait for the other's
+            started.add(name)
+            both_started.wait()
         return None
 
     with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:

@@ -384,6 +384,41 @@ def test_read_bounded(tmp_path: Path) -> None:
             source.open("metadata")  # a folder is not a file
 
 
+def _damaged_members() -> dict[str, RawMember]:
+    text = "<ead>Hồ sơ lưu trữ điện tử</ead>".encode() * 20
+    deflated = RawMember(name=b"", plain=text, method=zipfile.ZIP_DEFLATED).data()
+    return {
+        "wrong-crc": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED, crc=1),
+        "wrong-crc-stored": RawMember(name=b"a.xml", plain=text, crc=1),
+        "longer-than-declared": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED,
+                                          size=len(text) - 5),
+        "shorter-than-declared": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED,
+                                           size=len(text) + 5),
+        "truncated-deflate": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED,
+                                       stored=deflated[: len(deflated) // 2]),
+        "garbage-deflate": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED,
+                                     stored=bytes(range(256)) * 2),
+        "trailing-compressed-bytes": RawMember(name=b"a.xml", plain=text, method=zipfile.ZIP_DEFLATED,
+                                               stored=deflated + b"extra"),
+    }
+
+
+@pytest.mark.parametrize("damage", sorted(_damaged_members()))
+def test_zip_read_bounded_refuses_damage_as_a_stream_does(tmp_path: Path, damage: str) -> None:
+    """Small entries are read in one go (`read_bounded`); they must fail exactly as streaming them does."""
+    member = _damaged_members()[damage]
+    path = tmp_path / "damaged.zip"
+    path.write_bytes(build_zip([member, RawMember(name=b"METS.xml", plain=b"<mets/>")]))
+    with open_source(path, Limits()) as source:
+        with pytest.raises(PackageRejected) as streamed:
+            read_all(source, "a.xml")
+        with pytest.raises(PackageRejected) as whole:
+            source.read_bounded("a.xml", 1 << 20)
+        assert source.read_bounded("METS.xml", 100) == b"<mets/>"
+    assert whole.value.finding.code == streamed.value.finding.code
+    assert whole.value.finding.code in {"CK-PKG-CRC", "CK-PKG-SIZE-MISMATCH", "CK-PKG-CORRUPT"}
+
+
 # --------------------------------------------------------------------------- tar
 
 
