@@ -846,6 +846,10 @@ class _ZipMember:
     path: str = ""
     data_start: int = 0
 
+    def __reduce__(self) -> tuple[type[_ZipMember], tuple[Any, ...]]:
+        """Pickled as its values, in field order (the listing travels to the metadata worker)."""
+        return (_ZipMember, tuple(getattr(self, name) for name in self.__slots__))
+
 
 class _PreadWindow:
     """A sliding window over a byte range of a file descriptor, for parsing records in place."""
