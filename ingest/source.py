@@ -277,16 +277,21 @@ class PackageSource(ABC):
         Refuses more than `limit` bytes with `PackageRejected` (`CK-PKG-FILE-TOO-LARGE`)
         before reading a byte.
         """
-        entry = self.get(path)
-        if entry is None:
-            raise FileNotFoundError(path)
-        if entry.size > limit:
-            raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=entry.size, limit=limit))
+        self._bounded_entry(path, limit)
         with self.open(path) as stream:
             data = stream.read(limit + 1)
         if len(data) > limit:  # the stream itself refuses this; kept as a second bound
             raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=len(data), limit=limit))
         return data
+
+    def _bounded_entry(self, path: str, limit: int) -> Entry:
+        """The entry `read_bounded` may read: FileNotFoundError, or CK-PKG-FILE-TOO-LARGE over `limit`."""
+        entry = self.get(path)
+        if entry is None:
+            raise FileNotFoundError(path)
+        if entry.size > limit:
+            raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=entry.size, limit=limit))
+        return entry
 
     def local_path(self, path: str) -> Path | None:
         """A file on local disk holding the bytes, when there is one (folders, staged tar)."""
@@ -697,11 +702,7 @@ class _LocalTreeSource(PackageSource):
 
     def read_bounded(self, path: str, limit: int) -> bytes:
         """Small files are read with one system call (metadata files are read this way by the hundred)."""
-        entry = self._by_path.get(path)
-        if entry is None:
-            raise FileNotFoundError(path)
-        if entry.size > limit:
-            raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=entry.size, limit=limit))
+        entry = self._bounded_entry(path, limit)
         parts = self._disk_parts[path]
         fd = _open_file_nofollow(self._folder_fd(tuple(parts[:-1]), path), parts[-1], path)
         try:
@@ -1087,11 +1088,8 @@ class ZipSource(PackageSource):
 
     def read_bounded(self, path: str, limit: int) -> bytes:
         """A small entry with one `pread` and one decompression, checked as a stream read to its end."""
-        member = self._members.get(path)
-        if member is None:
-            raise FileNotFoundError(path)
-        if member.size > limit:
-            raise PackageRejected(PKG_FILE_TOO_LARGE.at(path=path, size=member.size, limit=limit))
+        self._bounded_entry(path, limit)
+        member = self._members[path]
         if self._needs_reopen:
             self._reopen()
         return _ZipEntryReader(self._fd, member, path, owns_fd=False).read_whole()
