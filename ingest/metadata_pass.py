@@ -131,8 +131,10 @@ class PendingReading:
         if request is not None:
             try:
                 reading = request.reply(on_worker_done)
+            except WorkerFailure:  # reported by a worker that carries on
+                log.warning("metadata worker failed on this package; reading it in this process", exc_info=True)
             except Exception:
-                log.warning("metadata worker failed; reading the package in this process", exc_info=True)
+                log.warning("metadata worker lost; reading the package in this process", exc_info=True)
                 _WORKER.discard()
             else:
                 reading.in_worker = True
@@ -273,7 +275,7 @@ class _Request:
             on_arrival()
         answer = pickle.loads(data)
         if isinstance(answer, _Failure):
-            raise RuntimeError(f"metadata worker: {answer.text}")
+            raise WorkerFailure(f"metadata worker: {answer.text}")
         assert isinstance(answer, MetadataReading)
         return answer
 
@@ -286,6 +288,10 @@ class _Request:
 @dataclass(frozen=True)
 class _Failure:
     text: str
+
+
+class WorkerFailure(RuntimeError):
+    """The worker could not read a package and said why (its traceback); it serves the next one."""
 
 
 def _start_process() -> tuple[BaseProcess, Connection]:

@@ -252,17 +252,21 @@ def test_an_abandoned_request_retires_the_worker_and_a_new_one_serves(
 def test_the_worker_reports_an_unexpected_failure_and_this_process_reads_instead(
     packages: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A source the worker cannot use (here: no listing) must not break the gate."""
+    """A package the worker fails on (here: a source without its listing) is read here instead."""
     settings = _settings(tmp_path, "always")
     with open_source(packages["tt05-folder"], settings.limits, tmp_path / "staging") as source:
         expected = metadata_pass.read_metadata(source, settings)
         broken = pickle.loads(pickle.dumps(source))
         del broken._by_path  # type: ignore[attr-defined]
+        process = metadata_pass._WORKER._process if metadata_pass.warm_up() else None
         request = metadata_pass._WORKER.send(broken, settings)
         assert request is not None
-        with pytest.raises(RuntimeError, match="metadata worker"):
+        with pytest.raises(metadata_pass.WorkerFailure, match="AttributeError"):
             request.reply()
+        with pytest.raises(AttributeError):  # read again here, it fails as it would without a worker
+            metadata_pass.run_metadata_pass(broken, settings, in_worker=True)
         reading = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-    assert reading.in_worker, "a failure reported by the worker leaves it usable"
+    assert metadata_pass._WORKER._process is process, "a failure reported by the worker leaves it in service"
+    assert reading.in_worker
     assert reading.package is not None and expected.package is not None
     assert reading.package.documents == expected.package.documents
