@@ -333,6 +333,7 @@ _SEVEN_DIGITS = re.compile(r"\d{7}")
 _ORDINAL = re.compile(r"\d{1,7}")
 
 
+@lru_cache(maxsize=4096)
 def parse_doc_code(s: str, today: date | None = None) -> DocCode:
     """docCode = mã hồ sơ + "." + 7-digit sequence: `H49.64.33.2001.160.0000001`."""
     _check_text(s, "Mã lưu trữ tài liệu", "Document code")
@@ -386,6 +387,7 @@ def parse_arc_doc_code(s: str, today: date | None = None) -> ArcDocCode:
     return ArcDocCode(s, arc, sequence, arc.warnings)
 
 
+@lru_cache(maxsize=4096)
 def parse_doc_id(s: str, today: date | None = None) -> DocId:
     """TT 05 docId = mã hồ sơ + "." + ordinal: `H49.64.33.2001.160.1` (its length is the field spec's)."""
     _check_text(s, "Mã định danh tài liệu", "Document id")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Final
@@ -455,7 +455,10 @@ _DATE_PATTERNS = {
 MIN_DATE_YEAR = 1000
 
 
-def parse_date_span(value: str, forms: Iterable[str] = (codes.DMY, codes.MY, codes.Y)) -> tuple[date, date] | None:
+@functools.lru_cache(maxsize=4096)
+def parse_date_span(
+    value: str, forms: tuple[str, ...] = (codes.DMY, codes.MY, codes.Y)
+) -> tuple[date, date] | None:
     """First and last day denoted by `value` in one of `forms`; None when it is not such a date."""
     text = value.strip()
     for form in forms:
