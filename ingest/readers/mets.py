@@ -20,6 +20,7 @@ exists, also case-insensitively (Windows-made packages).
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import unicodedata
@@ -545,8 +546,9 @@ def checksum_algorithm(checksum_type: str | None) -> str | None:
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_checksum(value: str | None) -> str | None:
-    """Lower-case hex, or `None` when the value is absent or not hex."""
+    """Lower-case hex, or `None` when the value is absent or not hex (cached: asked ~3 times per file)."""
     if value is None:
         return None
     text = value.strip()
