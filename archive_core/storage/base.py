@@ -14,6 +14,7 @@ Additions to the design's protocol (all optional for callers):
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,6 +168,15 @@ def read_into(stream: BinaryIO, buffer: memoryview) -> int:
     if count is None:
         raise StorageError("the source stream is non-blocking and has no data ready")
     return int(count)
+
+
+def sha256_of(stream: BinaryIO, chunk_bytes: int) -> str:
+    """SHA-256 of what is left in `stream`, read `chunk_bytes` at a time into one buffer."""
+    hasher = hashlib.sha256()
+    buffer = memoryview(bytearray(chunk_bytes))
+    while count := read_into(stream, buffer):
+        hasher.update(buffer[:count])
+    return hasher.hexdigest()
 
 
 def fill(stream: BinaryIO, buffer: memoryview) -> int:

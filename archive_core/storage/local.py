@@ -32,6 +32,7 @@ from archive_core.storage.base import (
     StoredObject,
     check_expectations,
     read_into,
+    sha256_of,
     validate_key,
     validate_prefix,
 )
@@ -177,12 +178,8 @@ class LocalStore:
         return StoredObject(key=key, size=info.st_size, sha256=_recorded_sha256(path))
 
     def sha256(self, key: str) -> str:
-        hasher = hashlib.sha256()
-        buffer = memoryview(bytearray(self._chunk_bytes))
         with self.open(key) as reader:
-            while count := read_into(reader, buffer):
-                hasher.update(buffer[:count])
-        return hasher.hexdigest()
+            return sha256_of(reader, self._chunk_bytes)
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         validate_prefix(prefix)

@@ -395,6 +395,14 @@ def _take_out_widgets(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, streams: list[
         page["/Annots"] = pikepdf.Array(kept)
     if not streams:
         return
+    xobjects = page_xobjects(page)
+    for number, stream in enumerate(streams):
+        if stream.get("/Subtype") == pikepdf.Name.Form:
+            xobjects[pikepdf.Name(f"/EarchiveAppearance{index}x{number}")] = stream
+
+
+def page_xobjects(page: pikepdf.Dictionary) -> pikepdf.Dictionary:
+    """The page's own /Resources /XObject dictionary, created when missing (stand-ins for pikepdf go there)."""
     resources = page.get("/Resources")
     if not isinstance(resources, pikepdf.Dictionary):
         resources = pikepdf.Dictionary()
@@ -403,6 +411,4 @@ def _take_out_widgets(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, streams: list[
     if not isinstance(xobjects, pikepdf.Dictionary):
         xobjects = pikepdf.Dictionary()
         resources["/XObject"] = xobjects
-    for number, stream in enumerate(streams):
-        if stream.get("/Subtype") == pikepdf.Name.Form:
-            xobjects[pikepdf.Name(f"/EarchiveAppearance{index}x{number}")] = stream
+    return xobjects

@@ -20,6 +20,7 @@ from typing import Any
 import pikepdf
 
 from preservation.pdfa import content, xmp
+from preservation.pdfa.forms import page_xobjects
 
 _PROCESS_COLOURANTS = frozenset({"/Cyan", "/Magenta", "/Yellow", "/Black"})
 _ALLOWED_ACTIONS_1 = frozenset({"/GoTo", "/GoToR", "/Thread", "/URI", "/Named", "/SubmitForm"})
@@ -282,7 +283,7 @@ def proxy_tiling_patterns(pdf: pikepdf.Pdf, usage: content.Usage) -> set[tuple[i
     Returns the stand-in forms (to be counted as drawn)."""
     if not usage.tiling_patterns or len(pdf.pages) == 0:
         return set()
-    resources = _first_page_xobjects(pdf)
+    resources = page_xobjects(pdf.pages[0].obj)
     proxies: set[tuple[int, int]] = set()
     for number, (key, pattern) in enumerate(sorted(usage.tiling_patterns.items())):
         try:
@@ -299,19 +300,6 @@ def proxy_tiling_patterns(pdf: pikepdf.Pdf, usage: content.Usage) -> set[tuple[i
         resources[pikepdf.Name(f"/EarchivePattern{number}x{key[0]}")] = indirect
         proxies.add(indirect.objgen)
     return proxies
-
-
-def _first_page_xobjects(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:
-    page = pdf.pages[0].obj
-    resources = page.get("/Resources")
-    if not isinstance(resources, pikepdf.Dictionary):
-        resources = pikepdf.Dictionary()
-        page["/Resources"] = resources
-    xobjects = resources.get("/XObject")
-    if not isinstance(xobjects, pikepdf.Dictionary):
-        xobjects = pikepdf.Dictionary()
-        resources["/XObject"] = xobjects
-    return xobjects
 
 
 # --- metadata streams of objects ----------------------------------------------------------
