@@ -69,7 +69,7 @@ from archive_core.premis import software_version
 from archive_core.profiles import circular02
 from archive_core.settings import Settings
 from archive_core.storage import ObjectStore, StorageError, make_stores
-from archive_core.storage.base import read_into
+from archive_core.storage.base import file_sha256, read_into
 from archive_core.timeutil import Clock, iso_vn, system_clock
 
 log = logging.getLogger(__name__)
@@ -150,16 +150,6 @@ class BackupManifest:
 # ---------------------------------------------------------------- files
 
 
-def _sha256_file(path: Path) -> tuple[int, str]:
-    hasher = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_BUFFER):
-            hasher.update(chunk)
-            size += len(chunk)
-    return size, hasher.hexdigest()
-
-
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as stream:
@@ -204,7 +194,7 @@ def _listing(root: Path, *, skip: Iterable[str] = ()) -> dict[str, dict[str, Any
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).as_posix()
         if path.is_file() and relative != MANIFEST and not relative.startswith(skipped):
-            size, digest = _sha256_file(path)
+            size, digest = file_sha256(path)
             found[relative] = {"size": size, "sha256": digest}
     return found
 
@@ -455,7 +445,7 @@ def _write_keys(work: Path, snapshot: _Snapshot, created: datetime, backup_name:
     keys_file = work / KEYS_DIR / KEYS_FILE
     _write_file(keys_file, _json_bytes(body))
     os.chmod(keys_file, 0o600)
-    size, digest = _sha256_file(keys_file)
+    size, digest = file_sha256(keys_file)
     manifest = {
         "format": KEY_BACKUP_FORMAT,
         "created_at": iso_vn(created),
@@ -497,7 +487,7 @@ def _manifest(
 def _audit_backup(settings: Settings, result: BackupManifest, actor: str) -> None:
     catalog = Catalog(settings.catalog_url)
     try:
-        manifest_sha = _sha256_file(result.path / MANIFEST)[1]
+        manifest_sha = file_sha256(result.path / MANIFEST)[1]
         open_audit_log(settings, catalog).append(
             actor, "archive.backup", "archive", None,
             {"path": str(result.path), "manifest_sha256": manifest_sha, "kind": result.data["kind"],
@@ -620,7 +610,7 @@ def _compare_listing(root: Path, listed: Mapping[str, Any], *, skip: Iterable[st
         if not path.is_file():
             problems.append(f"{name}: missing")
             continue
-        size, digest = _sha256_file(path)
+        size, digest = file_sha256(path)
         if size != expected.get("size") or digest != expected.get("sha256"):
             problems.append(f"{name}: SHA-256 or size differs from the manifest")
     skipped = tuple(f"{item}/" for item in skip)

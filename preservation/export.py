@@ -30,7 +30,7 @@ from archive_core.crypto import DecryptingReader, DecryptionError, object_aad
 from archive_core.keys import UnwrapError
 from archive_core.premis import Outcome
 from archive_core.storage import ObjectStore, StorageError, validate_key
-from archive_core.storage.base import read_into
+from archive_core.storage.base import file_sha256, read_into
 from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.archive import SYSTEM_ACTOR, Archive
 from preservation.aip import export_zip, validate_aip
@@ -166,7 +166,7 @@ def export_aip(
                 "The rebuilt AIP does not validate, nothing exported: " + "; ".join(problems[:5]),
             )
         export_zip(bag_dir, out_zip)
-        result.zip_bytes, result.zip_sha256 = _file_digest(out_zip)
+        result.zip_bytes, result.zip_sha256 = file_sha256(out_zip)
     except ExportError as exc:
         _mark_bad_copies(archive, plan, result, clock)
         _audit_failure(archive, plan, result, exc, actor)
@@ -316,16 +316,6 @@ def _decrypt_into(
         partial.unlink(missing_ok=True)
         raise
     return size
-
-
-def _file_digest(path: Path) -> tuple[int, str]:
-    hasher = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(BUFFER_BYTES):
-            hasher.update(chunk)
-            size += len(chunk)
-    return size, hasher.hexdigest()
 
 
 def _mark_bad_copies(archive: Archive, plan: _Plan, result: ExportResult, clock: Clock) -> None:

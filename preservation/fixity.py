@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 import re
@@ -54,7 +53,7 @@ from archive_core.catalog import CopyRow, CopyState, DossierRow, DossierState, E
 from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
 from archive_core.settings import Settings
 from archive_core.storage import LocalStore, LocationUnavailable, ObjectMissing, ObjectStore, StorageError
-from archive_core.storage.base import read_into
+from archive_core.storage.base import stream_sha256
 from archive_core.timeutil import Clock, iso_vn, system_clock
 from ingest.archive import SYSTEM_ACTOR, Archive, open_archive
 
@@ -261,14 +260,8 @@ def _open_stored(store: ObjectStore, key: str) -> BinaryIO:
 
 def hash_object(store: ObjectStore, key: str) -> tuple[int, str]:
     """Byte count and SHA-256 of the stored bytes of `key`, streamed (raises the store's errors)."""
-    hasher = hashlib.sha256()
-    buffer = _buffer()
-    size = 0
     with _open_stored(store, key) as reader:
-        while count := read_into(reader, buffer):
-            hasher.update(buffer[:count])
-            size += count
-    return size, hasher.hexdigest()
+        return stream_sha256(reader, _buffer())
 
 
 class _Target(NamedTuple):

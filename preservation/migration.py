@@ -22,7 +22,6 @@ hash is taken before and after, and a change aborts the migration.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -39,6 +38,7 @@ import pikepdf
 from archive_core.findings import Finding, Severity, declare
 from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
 from archive_core.settings import Settings
+from archive_core.storage.base import file_sha256
 from preservation.pdfa.base import PdfaReport, PdfaValidator
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,7 @@ class SourceChanged(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)[1]
 
 
 # --- what needs a copy --------------------------------------------------------------

@@ -170,13 +170,20 @@ def read_into(stream: BinaryIO, buffer: memoryview) -> int:
     return int(count)
 
 
-def sha256_of(stream: BinaryIO, chunk_bytes: int) -> str:
-    """SHA-256 of what is left in `stream`, read `chunk_bytes` at a time into one buffer."""
+def stream_sha256(stream: BinaryIO, buffer: memoryview) -> tuple[int, str]:
+    """Byte count and SHA-256 of what is left in `stream`, read through `buffer` (reused by the caller)."""
     hasher = hashlib.sha256()
-    buffer = memoryview(bytearray(chunk_bytes))
+    size = 0
     while count := read_into(stream, buffer):
         hasher.update(buffer[:count])
-    return hasher.hexdigest()
+        size += count
+    return size, hasher.hexdigest()
+
+
+def file_sha256(path: Path, chunk_bytes: int = CHUNK_BYTES) -> tuple[int, str]:
+    """Byte count and SHA-256 of a local file."""
+    with path.open("rb") as stream:
+        return stream_sha256(stream, memoryview(bytearray(chunk_bytes)))
 
 
 def fill(stream: BinaryIO, buffer: memoryview) -> int:

@@ -32,7 +32,7 @@ from archive_core.storage.base import (
     StoredObject,
     check_expectations,
     read_into,
-    sha256_of,
+    stream_sha256,
     validate_key,
     validate_prefix,
 )
@@ -179,7 +179,7 @@ class LocalStore:
 
     def sha256(self, key: str) -> str:
         with self.open(key) as reader:
-            return sha256_of(reader, self._chunk_bytes)
+            return stream_sha256(reader, memoryview(bytearray(self._chunk_bytes)))[1]
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         validate_prefix(prefix)

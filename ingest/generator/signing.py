@@ -7,10 +7,10 @@ cache folder; the package writers then stream the signed bytes from there.
 from __future__ import annotations
 
 import copy
-import hashlib
 import tempfile
 from pathlib import Path
 
+from archive_core.storage.base import file_sha256
 from ingest.generator.model import GeneratedDossier, GeneratedFile, file_ref
 
 
@@ -48,14 +48,11 @@ def _signed(file: GeneratedFile, signer: object, cache_dir: Path, sign: object) 
         sign(source, target, signer, reason="Phát hành văn bản", location="Việt Nam")
     finally:
         source.unlink(missing_ok=True)
-    digest = hashlib.sha256()
-    with target.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            digest.update(block)
+    size, sha256 = file_sha256(target)
     return GeneratedFile(
         name=file.name,
-        size=target.stat().st_size,
-        sha256=digest.hexdigest(),
+        size=size,
+        sha256=sha256,
         mimetype=file.mimetype,
         created=file.created,
         path=target,

@@ -50,6 +50,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.validate import async_validate_path
 
+from archive_core.storage.base import file_sha256
 from archive_core.timeutil import iso_vn
 from ingest.pdfsig import results as R
 from ingest.pdfsig import speedups
@@ -70,7 +71,6 @@ from ingest.pdfsig.trust import TrustStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-HASH_CHUNK = 1024 * 1024
 PREFIX_SEARCH_BYTES = 16 * 1024 * 1024
 PREFIX_ATTEMPTS = 8
 SIGNATURE_SUBFILTERS = {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"}
@@ -154,7 +154,7 @@ class Engine:
     # ------------------------------------------------------------------ files
 
     def validate_file(self, path: Path, at: datetime) -> FileSignatures:
-        size, sha256 = _hash_file(path)
+        size, sha256 = file_sha256(path)
         outcome = FileSignatures(
             path=str(path), sha256=sha256, size=size, validation_time=iso_vn(at),
             trust_store=self.trust.fingerprint, software=self.software,
@@ -692,16 +692,6 @@ def _eol_after(data: bytes, index: int) -> int:
     if data[index:index + 2] == b"\r\n":
         return 2
     return 1 if data[index:index + 1] in (b"\r", b"\n") else 0
-
-
-def _hash_file(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def _unreadable(outcome: FileSignatures, kind: R.ReasonKind, detail: str) -> FileSignatures:

@@ -48,6 +48,7 @@ from archive_core.catalog.database import Catalog
 from archive_core.model import Document, Dossier, FileRef, Fonds
 from archive_core.premis import software_version
 from archive_core.profiles.circular02 import document_to_xml, dossier_to_xml
+from archive_core.storage.base import file_sha256
 from archive_core.timeutil import Clock, iso_vn, system_clock, to_vn
 from ingest.archive import Archive, IngestResult, ingest_package
 from preservation.destruction.execution import DestroyedFile, destruction_stub
@@ -741,14 +742,6 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- archiving
 
 
@@ -832,7 +825,7 @@ def make_record(
     pages = render_pdf(data, pdf_path, attachment=(xml_path.name, xml_bytes))
     result = _archive(archive, data, pdf_path, pages, actor or order.executor, clock)
     record = DestructionRecord(data.record_id, pdf_path, xml_path, result.aip_id, result.dossier_code, pages,
-                               _sha256_of(pdf_path), hashlib.sha256(xml_bytes).hexdigest(), data)
+                               file_sha256(pdf_path)[1], hashlib.sha256(xml_bytes).hexdigest(), data)
     _link_stubs(archive, record, actor or order.executor)
     return record
 
