@@ -220,3 +220,14 @@ def test_document_file_stem_follows_the_document_kind_and_id() -> None:
     pic = Document(kind=DocumentKind.PIC, doc_ordinal="2")
     stem = tt05.document_file_stem(pic, Tt05Variant.SIP_HOSO, Dossier(file_code="H49.64.33.2001.160"))
     assert stem == "EAD_pic_H49.64.33.2001.160.2"
+
+
+def test_numbers_written_with_digits_int_refuses_are_not_numbers() -> None:
+    """'²' is a digit to `str.isdigit` but not to `int`: such values are kept as text, never a crash."""
+    from ingest.readers.mets import parse_size
+
+    assert parse_size("²") is None and parse_size(" 12 ") == 12
+    dossier = Dossier(file_code="H49.64.33.2001.160")
+    doc = Document(doc_ordinal="²", subject="Tờ khai")
+    aip = {c.tag: c.text for c in etree.fromstring(tt05.document_to_ead(doc, Tt05Variant.AIP_HOSO, dossier=dossier))}
+    assert aip["docOrdinal"] == "²" and aip.get("arcDocCode") is None and aip.get("docCode") is None

@@ -93,7 +93,7 @@ def retention_due_date(end_year: int | None, years: int | None) -> date | None:
 
 
 def _count(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+    if raw is None or not raw.strip().isdecimal():
         return None
     return int(raw.strip())
 

@@ -172,7 +172,7 @@ def dossier_to_ead(dossier: Dossier, variant: Tt05Variant) -> bytes:
 
 
 def _ordinal_number(doc: Document) -> int | None:
-    if doc.doc_ordinal and doc.doc_ordinal.strip().isdigit():
+    if doc.doc_ordinal and doc.doc_ordinal.strip().isdecimal():
         number = int(doc.doc_ordinal.strip())
         return number if number > 0 else None
     return None
@@ -501,7 +501,7 @@ def _find_document(dossier: Dossier, element: etree._Element) -> Document | None
     raw_index = element.get("index") or ""
     at_index = (
         dossier.documents[int(raw_index)]
-        if raw_index.isdigit() and int(raw_index) < len(dossier.documents)
+        if raw_index.isdecimal() and int(raw_index) < len(dossier.documents)
         else None
     )
     if at_index is not None and (key is None or _document_match_key(at_index) == key):

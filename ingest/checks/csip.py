@@ -1270,7 +1270,7 @@ def _check_mimetype(run: _Run, doc: MetsDocument, value: str | None, req: str, w
 def _check_size(run: _Run, doc: MetsDocument, value: str | None, req: str, where: str, line: int | None) -> None:
     if value is None:
         run.report(req, "MISSING", doc, where=where, line=line)
-    elif not value.strip().isdigit():
+    elif not value.strip().isdecimal():
         run.report(req, "FORMAT", doc, where=where, line=line, value=value, expected="a number of bytes")
 
 

@@ -845,7 +845,7 @@ def _read_fetch(bag: _Bag) -> None:
             bag.report(FETCH_LINE_INVALID, path="fetch.txt", line=number, reason="expected: URL LENGTH FILEPATH")
             continue
         url, length, raw = parts
-        if not (length == "-" or length.isdigit()):
+        if not (length == "-" or length.isdecimal()):
             bag.report(FETCH_LINE_INVALID, path="fetch.txt", line=number, reason=f"length {length!r}")
         parsed = urlparse(url)
         if not (parsed.scheme and (parsed.netloc or parsed.scheme == "file")):
@@ -1084,7 +1084,7 @@ def _read_documents(bag: _Bag, dossier: Dossier) -> None:
 def _document_order(document: Document) -> tuple[int, str]:
     """Documents in their DocOrdinal order (file names do not carry it), then by file."""
     ordinal = (document.doc_ordinal or "").strip()
-    return (int(ordinal) if ordinal.isdigit() else 1 << 62, document.metadata_path or "")
+    return (int(ordinal) if ordinal.isdecimal() else 1 << 62, document.metadata_path or "")
 
 
 def _link_files(bag: _Bag, pkg: ParsedPackage, dossier: Dossier) -> None:

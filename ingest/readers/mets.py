@@ -532,7 +532,7 @@ def parse_size(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit():
+    if not text.isdecimal():  # not isdigit: int() refuses digits such as '²'
         return None
     return int(text)
 

@@ -289,7 +289,7 @@ def read_identification(raw: bytes) -> tuple[int | None, str | None]:
                 part = node.value.strip()
             elif node.name == "conformance":
                 conformance = node.value.strip()
-    return (int(part) if part and part.isdigit() else None), conformance
+    return (int(part) if part and part.isdecimal() else None), conformance
 
 
 def _identification_by_regex(raw: bytes) -> tuple[int | None, str | None]:

@@ -123,7 +123,7 @@ class RetentionChange:
 def find_dossier(session: Session, ref: str) -> DossierRow:
     """The dossier named by `#<id>`, its AIP id, or one of its codes (code, fileCode, arcFileCode)."""
     ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
+    if ref.startswith("#") and ref[1:].isdecimal():
         row = session.get(DossierRow, int(ref[1:]))
         if row is None:
             raise RetentionError(f"Không có hồ sơ {ref}.", f"No dossier {ref}.")

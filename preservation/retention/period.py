@@ -77,7 +77,7 @@ class RetentionPeriod:
         if text.lower().startswith(EVENT_PREFIX):
             body = text[len(EVENT_PREFIX):]
             description, separator, years = body.rpartition(":")
-            if not separator or not years.strip().isdigit() or not description.strip():
+            if not separator or not years.strip().isdecimal() or not description.strip():
                 raise PeriodError(
                     f"thời hạn theo sự kiện phải có dạng event:<mô tả>:<số năm>, nhận được {notation!r} / "
                     f"an event period is written event:<description>:<years>, got {notation!r}"
