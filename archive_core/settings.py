@@ -8,7 +8,7 @@ Nested groups use a double underscore: `EARCHIVE_LIMITS__MAX_ENTRIES=500`.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -177,7 +177,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = os.environ.get("EARCHIVE_CONFIG")
+        config = _CONFIG_FILE.get() or os.environ.get("EARCHIVE_CONFIG")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
@@ -211,13 +211,14 @@ class Settings(BaseSettings):
         return self.signatures.trust_dir or self.home / "trust"
 
 
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("earchive_config_file", default=None)
+"""The TOML file of the `Settings` being built by `load_settings` (the environment stays untouched)."""
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings; `config_file` takes the place of `EARCHIVE_CONFIG`."""
-    if config_file is not None:
-        os.environ["EARCHIVE_CONFIG"] = str(config_file)
-    return Settings(**overrides)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()
+    """Build settings; `config_file` takes the place of `EARCHIVE_CONFIG` for these settings only."""
+    token = _CONFIG_FILE.set(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        _CONFIG_FILE.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def test_toml_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert settings.policy.max_file_bytes == 99
     assert settings.policy.file_name_severity == "error"
     assert settings.limits.max_xml_depth == 200, "unset values keep their defaults"
+    assert "EARCHIVE_CONFIG" not in os.environ, "the file is for these settings, not for the process"
+    assert load_settings().limits.max_entries != 7
 
 
 def test_keyword_overrides_win(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
