@@ -137,6 +137,9 @@ class PackageRejected(Exception):
         super().__init__(f"{finding.code}: {finding.message_en}")
         self.finding = finding
 
+    def __reduce__(self) -> tuple[type[PackageRejected], tuple[Finding]]:
+        return (type(self), (self.finding,))  # the content worker sends it back to the gate
+
 
 @dataclass
 class CheckContext:

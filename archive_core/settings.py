@@ -154,11 +154,11 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     """Size of the bounded pool used to check files in parallel."""
     chunk_bytes: int = 1024 * 1024
-    metadata_worker: Literal["auto", "always", "never"] = "auto"
-    """Where the gate reads and checks metadata: a warm worker process or this one (ingest/metadata_pass.py)."""
-    metadata_worker_min_files: int = 64
+    content_worker: Literal["auto", "always", "never"] = "auto"
+    """Where the gate's content pass reads the bytes: a warm worker process or this one (ingest/content_worker.py)."""
+    content_worker_min_files: int = 64
     """`auto`: packages with at least this many files use the worker when it is running."""
-    metadata_worker_start_files: int = 1000
+    content_worker_start_files: int = 1000
     """`auto`: packages with at least this many files start the worker if it is not running."""
     limits: Limits = Field(default_factory=Limits)
     policy: Policy = Field(default_factory=Policy)

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archive_core.settings import Settings
-from ingest import metadata_pass
+from ingest import content_worker, metadata_pass
 from ingest.gate import STRUCTURAL_ONLY, check_package
 from ingest.generator import generate_dossier, write_tt05_sip
 from ingest.source import open_source
@@ -79,7 +79,7 @@ def bench_ratio(work: Path, documents: int, doc_bytes: int, runs: int) -> list[d
         out.mkdir()
         package = write_tt05_sip(dossier, out, as_zip=as_zip)
         settings = Settings(home=work / "home", log_json=True)
-        metadata_pass.warm_up()  # as a long-running service does at start
+        content_worker.warm_up()  # as a long-running service does at start
         gate_seconds(package, settings)  # warm: schemas, libmagic, imports
         # Alternate the two so both see the same moments of a shared, noisy machine.
         pairs = [
@@ -118,7 +118,8 @@ def cpu_budget(package: Path, settings: Settings, staging: Path, runs: int) -> d
     """CPU milliseconds (best of `runs`) of each part of the structural gate, one thread each."""
     from archive_core.findings import CheckContext
     from ingest.content import ContentPass
-    from ingest.gate import _check_content, format_identifier
+    from ingest.content_worker import format_identifier
+    from ingest.gate import _check_content
 
     with open_source(package, settings.limits, staging) as source:
         parsed = metadata_pass.read_metadata(source, settings).package

@@ -80,6 +80,8 @@ class ContentPass:
     stop: threading.Event = field(default_factory=threading.Event)
     """Set it to abandon the pass (the package was refused meanwhile); `run` then returns what it has."""
     _running: _Work | None = field(default=None, init=False, repr=False)
+    _joining: int = field(default=0, init=False, repr=False)
+    _ended: bool = field(default=False, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, entries: Iterable[Entry] | None = None) -> dict[str, ObservedFile]:
@@ -92,13 +94,14 @@ class ContentPass:
         work = _Work(todo, frozenset(self.algorithms & SUPPORTED_ALGORITHMS | {"sha256"}))
         with self._lock:
             self._running = work
-            for _ in range(min(self.workers, len(todo)) - 1):
+            for _ in range(min(self.workers + self._joining, len(todo)) - 1):
                 self._start_thread(work)
         try:
             self._drain(work, largest_first=False)
         finally:
             with self._lock:
                 self._running = None
+                self._ended = True
             for thread in work.threads:
                 thread.join()
         if work.errors:
@@ -106,10 +109,18 @@ class ContentPass:
         return {observed.path: observed for observed in work.observed if observed is not None}
 
     def add_worker(self) -> bool:
-        """Let one more thread join the running pass (a core has become free); False if none runs."""
+        """Let one more thread join the pass (a core has become free): now, or when it starts.
+
+        False once the pass has ended or has no file left to hand out.
+        """
         with self._lock:
             work = self._running
-            if work is None or work.finished():
+            if work is None:
+                if self._ended:
+                    return False
+                self._joining += 1
+                return True
+            if work.finished():
                 return False
             self._start_thread(work)
         return True
@@ -125,12 +136,12 @@ class ContentPass:
         buffer = bytearray(self.chunk_bytes)
         while not self.stop.is_set() and (index := work.take(largest_first)) is not None:
             try:
-                work.observed[index] = self._scan_one(work.todo[index], work.algorithms, buffer)
+                work.observed[index] = self._scan_one(work.todo[index], work, buffer)
             except BaseException as exc:  # re-raised by `run` on the calling thread
                 work.fail(index, exc)
 
-    def _scan_one(self, entry: Entry, algorithms: Iterable[str], buffer: bytearray) -> ObservedFile:
-        hashers = {name: _HASHERS[name]() for name in algorithms}
+    def _scan_one(self, entry: Entry, work: _Work, buffer: bytearray) -> ObservedFile:
+        hashers = {name: _HASHERS[name]() for name in work.algorithms}
         staged = self._staging_target(entry.path)
         consumers = [c for c in (factory(entry) for factory in self.consumers) if c is not None]
         scan = _Scan([hasher.update for hasher in hashers.values()], consumers, self.progress)
@@ -145,11 +156,13 @@ class ContentPass:
                 os.fsync(out.fileno())
         for consumer in consumers:
             consumer.finish()
+        found = self._identify(entry, head, tail, size)
         return ObservedFile(
             path=entry.path,
             size=size,
             checksums={name: h.hexdigest() for name, h in hashers.items()},
-            format=self._identify(entry, head, tail, size),
+            # One object per distinct format: the content worker's reply pickles each once.
+            format=work.formats.setdefault(found, found) if found is not None else None,
             staged_path=str(staged) if staged else self.source.local_file(entry.path),
         )
 
@@ -229,6 +242,7 @@ class _Work:
         self.todo = todo
         self.algorithms = algorithms
         self.observed: list[ObservedFile | None] = [None] * len(todo)
+        self.formats: dict[FormatId, FormatId] = {}
         self.errors: dict[int, BaseException] = {}
         self.threads: list[threading.Thread] = []
         self._next = 0

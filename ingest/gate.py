@@ -1,9 +1,9 @@
 """The ingest gate: read a package, check everything, give a verdict and a receipt.
 
-                  ┌► metadata pass ─┐   (model, declarations, metadata and policy rules;
-    open source ──┤  (worker process) ├─► checks ─► verdict + receipt
-    (bounded)     └► content pass ────┘   (fixity, formats, sizes)
-                     (hash + format, once, threads)
+                  ┌► metadata pass ───┐   (model, declarations, metadata and policy rules)
+    open source ──┤  (this thread)     ├─► checks ─► verdict + receipt
+    (bounded)     └► content pass ─────┘   (fixity, formats, sizes)
+                     (hash + format, once: content worker process or threads here)
 
 Nothing is written outside the submission's staging folder, and the staging
 folder is removed afterwards unless the caller keeps it for ingest.
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,13 +22,14 @@ from archive_core.findings import CheckContext, Finding, PackageRejected, Severi
 from archive_core.premis import Agent, EventType, Outcome, PremisEvent, event
 from archive_core.settings import Settings
 from archive_core.timeutil import Clock, iso_vn, system_clock
-from ingest.checks.virus import VirusScanner, check_viruses
-from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, Identifier, likely_algorithms, package_fingerprint
+from ingest.checks.virus import check_viruses
+from ingest.content import SUPPORTED_ALGORITHMS, ContentPass, likely_algorithms, package_fingerprint
+from ingest.content_worker import ContentJob, ContentOutcome, start_content_pass, use_worker
 from ingest.evidence import Evidence, check_pdf_evidence
-from ingest.metadata_pass import start_metadata_pass, use_worker
+from ingest.metadata_pass import read_metadata
 from ingest.package import ObservedFile, PackageKind, ParsedPackage
 from ingest.receipt import Receipt, Verdict, new_submission_id, verdict_of
-from ingest.source import Entry, PackageSource, open_source
+from ingest.source import PackageSource, open_source
 
 log = logging.getLogger(__name__)
 AGENT = Agent("earchive.gate")
@@ -102,13 +101,6 @@ class GateResult:
         }
 
 
-@lru_cache(maxsize=1)
-def format_identifier() -> Identifier:
-    from ingest.checks.formats import FormatIdentifier
-
-    return FormatIdentifier()
-
-
 def check_package(
     path: Path,
     settings: Settings,
@@ -127,27 +119,24 @@ def check_package(
     package: ParsedPackage | None = None
     observed: dict[str, ObservedFile] = {}
     evidence = Evidence()
-    scanner = VirusScanner(settings.virus) if options.virus_scan else None
     try:
         with open_source(path, settings.limits, staging / "unpacked") as source:
             needs_local = options.stage_files or (options.pdf_evidence and not _is_local(source))
-            in_worker = use_worker(len(source.entries()), settings)
-            content = ContentPass(
-                source=source,
+            job = ContentJob(
                 algorithms=likely_algorithms(source),
-                identifier=format_identifier(),
-                # The metadata worker process keeps one core busy meanwhile.
-                workers=max(1, settings.workers - 1) if in_worker else settings.workers,
+                threads=settings.workers,
                 chunk_bytes=settings.chunk_bytes,
                 sink=staging / "files" if needs_local else None,
-                consumers=[scanner.consumer] if scanner is not None else [],
+                virus=settings.virus if options.virus_scan else None,
             )
-            package, observed = _read_while_hashing(source, content, ctx, settings, progress, in_worker=in_worker)
+            in_worker = use_worker(len(source.entries()), settings)
+            package, content = _read_while_hashing(source, job, ctx, settings, progress, in_worker=in_worker)
+            observed = content.observed
             _check_content(package, observed, ctx, settings)
             infected = False
-            if scanner is not None:
-                check_viruses(package, source, scanner, ctx, settings.quarantine_dir / submission_id)
-                infected = any(r.signature for r in scanner.results.values())
+            if content.scan is not None:
+                check_viruses(package, source, content.scan, ctx, settings.quarantine_dir / submission_id)
+                infected = content.scan.infected
             if options.pdf_evidence and not infected:
                 copies = staging / "copies" if options.preservation_copies else None
                 evidence = check_pdf_evidence(
@@ -157,8 +146,6 @@ def check_package(
         ctx.add(rejected.finding)
         ctx.record(event(EventType.VALIDATION, AGENT, Outcome.FAILURE, rejected.finding.message_vi, clock=clock))
     finally:
-        if scanner is not None:
-            scanner.close()
         if not options.keep_staging:
             shutil.rmtree(staging, ignore_errors=True)
     verdict = verdict_of(ctx.findings)
@@ -196,59 +183,49 @@ def check_package(
 
 def _read_while_hashing(
     source: PackageSource,
-    content: ContentPass,
+    job: ContentJob,
     ctx: CheckContext,
     settings: Settings,
     progress: ProgressHook | None,
     *,
     in_worker: bool,
-) -> tuple[ParsedPackage, dict[str, ObservedFile]]:
-    """Run the metadata pass (here or in the worker process) while the content pass reads the bytes.
+) -> tuple[ParsedPackage, ContentOutcome]:
+    """Run the metadata pass here while the content pass reads the bytes (content worker or threads).
 
-    The worker gets the package before the content pass starts its threads. A package refused
-    by the metadata pass stops the content pass early. Algorithms only a METS declares (rare:
-    METS uses SHA-256) are computed afterwards for the files that need them.
+    A package refused by the metadata pass stops the content pass early. Algorithms only a METS
+    declares (rare: METS uses SHA-256) are computed afterwards for the files that need them.
     """
-    reading = start_metadata_pass(source, settings, in_worker=in_worker)
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-pass") as background:
-            pending = background.submit(_content_pass, content, source.entries(), progress)
-            try:
-                # When the worker's reply arrives its core is free for a second content thread.
-                more = content.add_worker if settings.workers > 1 else None
-                package = reading.result(on_worker_done=more).apply(ctx)
-            except BaseException:
-                content.stop.set()
-                raise
-            observed = pending.result()
-    finally:
-        reading.abandon()
-    _add_missing_algorithms(source, content, package, observed)
-    return package, observed
-
-
-def _content_pass(
-    content: ContentPass, entries: list[Entry], progress: ProgressHook | None
-) -> dict[str, ObservedFile]:
     if progress is not None:
+        entries = source.entries()
         progress.start(sum(e.size for e in entries), len(entries))
-        content.progress = progress.advance
     try:
-        return content.run(entries)
+        pending = start_content_pass(source, job, in_worker=in_worker, progress=progress.advance if progress else None)
+        try:
+            reading = read_metadata(source, settings)
+            if reading.rejected is None:
+                pending.more()  # the metadata pass's core is free for a second content thread
+            else:
+                pending.cancel()
+            package = reading.apply(ctx)  # raises when the metadata pass refused the package
+            content = pending.result()
+        finally:
+            pending.abandon()
     finally:
         if progress is not None:
             progress.finish()
+    _add_missing_algorithms(source, job, package, content.observed)
+    return package, content
 
 
 def _add_missing_algorithms(
-    source: PackageSource, content: ContentPass, package: ParsedPackage, observed: dict[str, ObservedFile]
+    source: PackageSource, job: ContentJob, package: ParsedPackage, observed: dict[str, ObservedFile]
 ) -> None:
-    missing = (package.algorithms() & SUPPORTED_ALGORITHMS) - content.algorithms
+    missing = (package.algorithms() & SUPPORTED_ALGORITHMS) - job.algorithms
     if not missing:
         return
     paths = {d.path for d in package.declared if set(d.checksums) & missing}
     entries = [e for e in source.entries() if e.path in paths]
-    extra = ContentPass(source=source, algorithms=frozenset(missing), workers=content.workers).run(entries)
+    extra = ContentPass(source=source, algorithms=frozenset(missing), workers=job.threads).run(entries)
     for path, found in extra.items():
         if path in observed:
             observed[path].checksums.update(found.checksums)

@@ -132,11 +132,11 @@ def agrees(expected: str, verdict: str) -> bool:
 def gate_runs() -> bool:
     """True when every stage of the real gate can be imported and run."""
     try:
-        from ingest import gate, metadata_pass
+        from ingest import content_worker, metadata_pass
         from ingest.checks import formats, metadata, policy  # noqa: F401
 
         metadata_pass.readers()
-        gate.format_identifier()
+        content_worker.format_identifier()
     except (ImportError, AttributeError, NotImplementedError):
         return False
     return True

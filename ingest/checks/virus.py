@@ -70,6 +70,21 @@ class ScanResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ScanReport:
+    """What the scanning during one content pass found (that pass may have run in the content worker)."""
+
+    policy: VirusPolicy
+    available: bool
+    version: str
+    unavailable_reason: str
+    results: dict[str, ScanResult]
+
+    @property
+    def infected(self) -> bool:
+        return any(result.signature for result in self.results.values())
+
+
 class _Session:
     """One clamd IDSESSION connection: requests are answered in order."""
 
@@ -201,6 +216,11 @@ class VirusScanner:
             self.store(ScanResult(entry.path, clean=False, error=str(exc)))
             return None
 
+    def report(self) -> ScanReport:
+        with self._lock:
+            results = dict(self.results)
+        return ScanReport(self.policy, self.available, self.version, self.unavailable_reason, results)
+
     def store(self, result: ScanResult) -> None:
         with self._lock:
             self.results[result.path] = result
@@ -230,17 +250,17 @@ class VirusScanner:
 def check_viruses(
     pkg: ParsedPackage,
     source: PackageSource,
-    scanner: VirusScanner,
+    scan: ScanReport,
     ctx: CheckContext,
     quarantine: Path,
 ) -> None:
-    agent = Agent(AGENT_NAME, version=scanner.version or "unavailable")
-    if not scanner.available:
-        _report_unavailable(scanner, ctx, agent)
+    agent = Agent(AGENT_NAME, version=scan.version or "unavailable")
+    if not scan.available:
+        _report_unavailable(scan, ctx, agent)
         return
     infected = 0
-    for path in sorted(scanner.results):
-        result = scanner.results[path]
+    for path in sorted(scan.results):
+        result = scan.results[path]
         document = _document(pkg, path)
         if result.signature:
             infected += 1
@@ -248,7 +268,7 @@ def check_viruses(
             ctx.report(INFECTED, path=path, document=document, signature=result.signature)
         elif result.error:
             ctx.report(NOT_SCANNED, path=path, document=document, reason=result.error)
-    missing = [e.path for e in source.entries() if e.path not in scanner.results]
+    missing = [e.path for e in source.entries() if e.path not in scan.results]
     for path in missing:
         ctx.report(NOT_SCANNED, path=path, document=_document(pkg, path), reason="không có kết quả quét")
     ctx.record(
@@ -257,14 +277,14 @@ def check_viruses(
             agent,
             Outcome.FAILURE if infected else Outcome.SUCCESS,
             "Quét mã độc toàn bộ tệp trong gói bằng ClamAV (R-CK-7)",
-            outcome_detail=f"scanned={len(scanner.results)} infected={infected} not_scanned={len(missing)}",
+            outcome_detail=f"scanned={len(scan.results)} infected={infected} not_scanned={len(missing)}",
         )
     )
 
 
-def _report_unavailable(scanner: VirusScanner, ctx: CheckContext, agent: Agent) -> None:
-    mode = scanner.policy.when_unavailable if scanner.policy.enabled else "skip"
-    reason = scanner.unavailable_reason
+def _report_unavailable(scan: ScanReport, ctx: CheckContext, agent: Agent) -> None:
+    mode = scan.policy.when_unavailable if scan.policy.enabled else "skip"
+    reason = scan.unavailable_reason
     if mode == "reject":
         ctx.report(UNAVAILABLE, reason=reason)
     elif mode == "hold":

@@ -1,7 +1,8 @@
-"""The metadata pass in the worker process gives what it gives in this process, and fails safe."""
+"""The content pass in the worker process observes what it observes in this process, and fails safe."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import shutil
@@ -13,18 +14,29 @@ from typing import Any
 
 import pytest
 
+from archive_core.findings import PackageRejected
 from archive_core.settings import Settings
-from ingest import metadata_pass
-from ingest.content import ContentPass
-from ingest.gate import STRUCTURAL_ONLY, GateResult, check_package
+from ingest import content_worker
+from ingest.content import ContentPass, likely_algorithms
+from ingest.content_worker import ContentJob, ContentOutcome, format_identifier, run_content_pass, start_content_pass
+from ingest.gate import STRUCTURAL_ONLY, GateOptions, GateResult, check_package
 from ingest.generator import Fault, generate_dossier, write_bagit, write_tt05_sip
-from ingest.source import ChangedSourceError, open_source
+from ingest.package import FormatId, ObservedFile
+from ingest.source import ChangedSourceError, PackageSource, open_source
 
 FAULTS = (Fault.WRONG_CHECKSUM, Fault.SECRET_MODE, Fault.BAD_DATE, Fault.NOT_NFC, Fault.REAL_WORLD_DEVIATIONS)
 
 
 def _settings(tmp_path: Path, mode: str) -> Settings:
-    return Settings(home=tmp_path / f"home-{mode}", metadata_worker=mode)  # type: ignore[arg-type]
+    return Settings(home=tmp_path / f"home-{mode}", content_worker=mode)  # type: ignore[arg-type]
+
+
+def _job(source: PackageSource, **changes: Any) -> ContentJob:
+    return ContentJob(algorithms=likely_algorithms(source), threads=2, **changes)
+
+
+def _seen(outcome: ContentOutcome) -> list[tuple[str, int, dict[str, str], Any]]:
+    return sorted((o.path, o.size, o.checksums, o.format) for o in outcome.observed.values())
 
 
 def _packages(tmp_path: Path) -> dict[str, Path]:
@@ -53,14 +65,14 @@ def _comparable(result: GateResult) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return _packages(tmp_path_factory.mktemp("metadata-pass"))
+    return _packages(tmp_path_factory.mktemp("content-worker"))
 
 
 @pytest.mark.parametrize("name", ["tt05-folder", "tt05-zip", "tt05-faults", "bagit-tar", "bagit-faults"])
 def test_worker_and_this_process_give_the_same_result(packages: dict[str, Path], tmp_path: Path, name: str) -> None:
     here = check_package(packages[name], _settings(tmp_path, "never"), options=STRUCTURAL_ONLY)
     there = check_package(packages[name], _settings(tmp_path, "always"), options=STRUCTURAL_ONLY)
-    assert metadata_pass.worker_running()
+    assert content_worker.worker_running()
     assert _comparable(there) == _comparable(here)
     if name.endswith("faults"):
         assert there.verdict.value == "rejected"
@@ -70,63 +82,91 @@ def test_a_package_refused_while_reading_is_refused_the_same_way(tmp_path: Path)
     package = write_tt05_sip(generate_dossier(seed=4, documents=2, doc_bytes=2_000), tmp_path, as_zip=False)
     (package / "METS.xml").write_bytes(b"<mets><unclosed></mets>")
     here = check_package(package, _settings(tmp_path, "never"), options=STRUCTURAL_ONLY)
+    assert content_worker.warm_up()
+    process = content_worker._WORKER._process
     there = check_package(package, _settings(tmp_path, "always"), options=STRUCTURAL_ONLY)
     assert "CK-XML-MALFORMED" in there.codes()
     assert _comparable(there) == _comparable(here)
+    assert content_worker._WORKER._process is process, "a stopped pass leaves the worker in service"
 
 
-def test_worker_reads_in_the_worker_and_ships_findings_and_events(packages: dict[str, Path], tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "always")
-    with open_source(packages["tt05-faults"], settings.limits, tmp_path / "staging") as source:
-        there = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-        here = metadata_pass.run_metadata_pass(source, settings, in_worker=False)
+def test_the_worker_observes_what_this_process_observes(packages: dict[str, Path], tmp_path: Path) -> None:
+    with open_source(packages["tt05-zip"], Settings().limits, tmp_path / "staging") as source:
+        there = run_content_pass(source, _job(source), in_worker=True)
+        here = run_content_pass(source, _job(source), in_worker=False)
     assert there.in_worker and not here.in_worker
-    assert [f.to_dict() for f in there.findings] == [f.to_dict() for f in here.findings]
-    assert [e.event_type for e in there.events] == [e.event_type for e in here.events]
-    assert there.package is not None and here.package is not None
-    assert there.package.documents == here.package.documents
+    assert _seen(there) == _seen(here)
+    assert len(there.observed) == len(source.entries())
+
+
+def test_the_worker_copies_into_staging_and_reports_progress(packages: dict[str, Path], tmp_path: Path) -> None:
+    counted: list[int] = []
+    with open_source(packages["tt05-zip"], Settings().limits, tmp_path / "staging") as source:
+        job = _job(source, sink=tmp_path / "files")
+        outcome = run_content_pass(source, job, in_worker=True, progress=counted.append)
+        assert outcome.in_worker
+        assert sum(counted) == sum(e.size for e in source.entries())
+        for entry in source.entries():
+            staged = outcome.observed[entry.path].staged_path
+            assert staged == str(tmp_path / "files" / entry.path)
+            assert Path(staged).read_bytes() == source.read_bounded(entry.path, entry.size)
 
 
 def test_a_zip_replaced_after_listing_is_read_here_from_the_listed_file(tmp_path: Path) -> None:
     dossier = generate_dossier(seed=5, documents=3, doc_bytes=2_000)
     package = write_tt05_sip(dossier, tmp_path / "one", as_zip=True)
     other = write_tt05_sip(generate_dossier(seed=6, documents=1, doc_bytes=2_000), tmp_path / "two", as_zip=True)
-    settings = _settings(tmp_path, "always")
-    with open_source(package, settings.limits, tmp_path / "staging") as source:
-        expected = metadata_pass.read_metadata(source, settings)
+    with open_source(package, Settings().limits, tmp_path / "staging") as source:
+        expected = run_content_pass(source, _job(source), in_worker=False)
         os.replace(other, package)  # a new file under the old name: the worker must not read it
         with pytest.raises(ChangedSourceError):
             pickle.loads(pickle.dumps(source)).open(source.entries()[0].path)
-        reading = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-    assert not reading.in_worker, "the worker's failure must fall back to this process"
-    assert reading.package is not None and expected.package is not None
-    assert reading.package.documents == expected.package.documents
+        outcome = run_content_pass(source, _job(source), in_worker=True)
+    assert not outcome.in_worker, "the worker's failure must fall back to this process"
+    assert _seen(outcome) == _seen(expected)
 
 
 def test_a_dead_worker_is_replaced(packages: dict[str, Path], tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "always")
-    assert metadata_pass.warm_up()
-    process = metadata_pass._WORKER._process
+    assert content_worker.warm_up()
+    process = content_worker._WORKER._process
     assert process is not None and process.pid is not None
     os.kill(process.pid, signal.SIGKILL)
     process.join()
-    with open_source(packages["tt05-zip"], settings.limits, tmp_path / "staging") as source:
-        after_death = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-        replaced = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-    assert not after_death.in_worker and after_death.package is not None
-    assert replaced.in_worker and replaced.package is not None
-    assert replaced.package.documents == after_death.package.documents
+    with open_source(packages["tt05-zip"], Settings().limits, tmp_path / "staging") as source:
+        after_death = run_content_pass(source, _job(source), in_worker=True)
+        replaced = run_content_pass(source, _job(source), in_worker=True)
+    assert not after_death.in_worker and replaced.in_worker
+    assert _seen(replaced) == _seen(after_death)
+
+
+def test_a_damaged_file_is_refused_alike_and_the_worker_stays(packages: dict[str, Path], tmp_path: Path) -> None:
+    package = tmp_path / "copy"
+    shutil.copytree(packages["tt05-folder"], package)
+    assert content_worker.warm_up()
+    process = content_worker._WORKER._process
+    with open_source(package, Settings().limits, tmp_path / "s") as source:
+        victim = max(source.entries(), key=lambda e: e.size)
+        local = source.local_path(victim.path)
+        assert local is not None
+        local.write_bytes(local.read_bytes() + b"grown")
+        codes = []
+        for in_worker in (False, True):
+            with pytest.raises(PackageRejected) as caught:
+                run_content_pass(source, _job(source), in_worker=in_worker)
+            codes.append(caught.value.finding.code)
+    assert codes == ["CK-PKG-SIZE-MISMATCH"] * 2
+    assert content_worker._WORKER._process is process
 
 
 def test_when_the_worker_is_used(tmp_path: Path) -> None:
-    use = metadata_pass.use_worker
+    use = content_worker.use_worker
     never, always = _settings(tmp_path, "never"), _settings(tmp_path, "always")
-    auto = Settings(home=tmp_path, metadata_worker_min_files=10, metadata_worker_start_files=100)
+    auto = Settings(home=tmp_path, content_worker_min_files=10, content_worker_start_files=100)
     assert not use(10_000, never)
     assert use(1, always)
     assert use(100, auto), "large enough to start it"
     assert not use(9, auto), "too small even when warm"
-    assert use(10, auto) == metadata_pass.worker_running()
+    assert use(10, auto) == content_worker.worker_running()
 
 
 def test_a_pickled_tar_source_never_removes_the_unpacked_files(tmp_path: Path) -> None:
@@ -170,6 +210,25 @@ def test_a_thread_added_mid_pass_shares_the_work(packages: dict[str, Path], tmp_
     assert {p: o.checksums for p, o in together.items()} == {p: o.checksums for p, o in alone.items()}
 
 
+def test_a_thread_asked_for_before_the_pass_starts_joins_at_the_start(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    """The worker may hear MORE before its pass has started: the thread must not be lost."""
+    names: set[str] = set()
+    both = threading.Barrier(2, timeout=30)
+
+    def record(_entry: Any) -> None:
+        if threading.current_thread().name not in names:
+            names.add(threading.current_thread().name)
+            both.wait()  # times out (BrokenBarrierError) if only one thread runs
+
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
+        early = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1, consumers=[record])
+        assert early.add_worker()
+        early.run()
+    assert len(names) == 2
+
+
 def test_the_first_unreadable_file_stops_the_pass(packages: dict[str, Path], tmp_path: Path) -> None:
     package = tmp_path / "copy"
     shutil.copytree(packages["tt05-folder"], package)
@@ -187,8 +246,6 @@ def test_the_first_unreadable_file_stops_the_pass(packages: dict[str, Path], tmp
 @pytest.mark.parametrize("form", ["tt05-folder", "tt05-zip", "bagit-tar"])
 def test_files_read_whole_or_streamed_are_observed_alike(packages: dict[str, Path], tmp_path: Path, form: str) -> None:
     """Files that fit in one chunk are read with one call; streaming them in small chunks must agree."""
-    from ingest.gate import format_identifier
-
     with open_source(packages[form], Settings().limits, tmp_path / "s") as source:
         whole = ContentPass(source=source, algorithms=frozenset({"sha256", "md5"}), identifier=format_identifier())
         streamed = ContentPass(
@@ -225,48 +282,90 @@ def test_a_joining_thread_takes_the_largest_files_first(packages: dict[str, Path
 
 
 def test_a_busy_worker_sends_the_next_package_to_this_process(packages: dict[str, Path], tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "always")
-    assert metadata_pass.warm_up()
-    with open_source(packages["tt05-zip"], settings.limits, tmp_path / "staging") as source:
-        first = metadata_pass.start_metadata_pass(source, settings, in_worker=True)
-        second = metadata_pass.run_metadata_pass(source, settings, in_worker=True)  # while the first is out
+    assert content_worker.warm_up()
+    with open_source(packages["tt05-zip"], Settings().limits, tmp_path / "staging") as source:
+        first = start_content_pass(source, _job(source), in_worker=True)
+        second = run_content_pass(source, _job(source), in_worker=True)  # while the first is out
+        first.more()
         done = first.result()
     assert done.in_worker and not second.in_worker
-    assert done.package is not None and second.package is not None
-    assert done.package.documents == second.package.documents
+    assert _seen(done) == _seen(second)
 
 
 def test_an_abandoned_request_retires_the_worker_and_a_new_one_serves(
     packages: dict[str, Path], tmp_path: Path
 ) -> None:
-    settings = _settings(tmp_path, "always")
-    with open_source(packages["tt05-folder"], settings.limits, tmp_path / "staging") as source:
-        pending = metadata_pass.start_metadata_pass(source, settings, in_worker=True)
-        process = metadata_pass._WORKER._process
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "staging") as source:
+        pending = start_content_pass(source, _job(source), in_worker=True)
+        process = content_worker._WORKER._process
         pending.abandon()  # its reply would otherwise be read as the next package's
         assert process is not None and not process.is_alive()
-        again = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-    assert again.in_worker and again.package is not None
+        again = run_content_pass(source, _job(source), in_worker=True)
+    assert again.in_worker and len(again.observed) == len(source.entries())
 
 
 def test_the_worker_reports_an_unexpected_failure_and_this_process_reads_instead(
     packages: dict[str, Path], tmp_path: Path
 ) -> None:
     """A package the worker fails on (here: a source without its listing) is read here instead."""
-    settings = _settings(tmp_path, "always")
-    with open_source(packages["tt05-folder"], settings.limits, tmp_path / "staging") as source:
-        expected = metadata_pass.read_metadata(source, settings)
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "staging") as source:
+        expected = run_content_pass(source, _job(source), in_worker=False)
         broken = pickle.loads(pickle.dumps(source))
         del broken._by_path  # type: ignore[attr-defined]
-        process = metadata_pass._WORKER._process if metadata_pass.warm_up() else None
-        request = metadata_pass._WORKER.send(broken, settings)
+        process = content_worker._WORKER._process if content_worker.warm_up() else None
+        request = content_worker._WORKER.send(broken, _job(source), False)
         assert request is not None
-        with pytest.raises(metadata_pass.WorkerFailure, match="AttributeError"):
-            request.reply()
+        with pytest.raises(content_worker.WorkerFailure, match="AttributeError"):
+            request.reply(None)
         with pytest.raises(AttributeError):  # read again here, it fails as it would without a worker
-            metadata_pass.run_metadata_pass(broken, settings, in_worker=True)
-        reading = metadata_pass.run_metadata_pass(source, settings, in_worker=True)
-    assert metadata_pass._WORKER._process is process, "a failure reported by the worker leaves it in service"
-    assert reading.in_worker
-    assert reading.package is not None and expected.package is not None
-    assert reading.package.documents == expected.package.documents
+            run_content_pass(broken, _job(source), in_worker=True)
+        outcome = run_content_pass(source, _job(source), in_worker=True)
+    assert content_worker._WORKER._process is process, "a failure reported by the worker leaves it in service"
+    assert outcome.in_worker
+    assert _seen(outcome) == _seen(expected)
+
+
+def test_the_gate_stages_files_the_same_way_in_the_worker(packages: dict[str, Path], tmp_path: Path) -> None:
+    options = GateOptions(virus_scan=False, pdf_evidence=False, stage_files=True, keep_staging=True)
+    results = {
+        mode: check_package(packages["tt05-zip"], _settings(tmp_path, mode), options=options)
+        for mode in ("never", "always")
+    }
+    staged = {
+        mode: {o.path: Path(o.staged_path).read_bytes() for o in result.observed.values() if o.staged_path}
+        for mode, result in results.items()
+    }
+    assert staged["always"] == staged["never"] and len(staged["never"]) == len(results["never"].observed)
+    assert _comparable(results["always"]) == _comparable(results["never"])
+
+
+def test_observed_files_cross_the_pipe_whole(packages: dict[str, Path], tmp_path: Path) -> None:
+    """The reply's records pickle as constructor arguments: every field must come back."""
+    fmt = FormatId(mime="application/pdf", name="PDF", puid="fmt/276", version="1.7", extension_hint=("pdf",),
+                   container="zip", features=("signed",), tool="t")
+    record = ObservedFile(path="a/b.pdf", size=3, checksums={"sha256": "ab"}, format=fmt, staged_path="/x/a/b.pdf")
+    assert all(getattr(record, f.name) is not None for f in dataclasses.fields(ObservedFile))
+    assert pickle.loads(pickle.dumps(record)) == record
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
+        observed = run_content_pass(source, _job(source), in_worker=False).observed.values()
+    formats = [o.format for o in observed]
+    assert len({id(f) for f in formats}) == len(set(formats)) < len(formats), "one object per distinct format"
+
+
+@pytest.mark.parametrize("mode", ["never", "always"])
+def test_a_damaged_file_does_not_hide_the_metadata_findings(tmp_path: Path, mode: str) -> None:
+    import zipfile
+
+    dossier = generate_dossier(seed=9, documents=3, doc_bytes=3_000)
+    package = write_tt05_sip(dossier, tmp_path / "p", as_zip=True, faults=(Fault.BAD_DATE,))
+    intact = check_package(package, _settings(tmp_path, mode), options=STRUCTURAL_ONLY).codes()
+    with zipfile.ZipFile(package) as archive:
+        member = next(i for i in archive.infolist() if i.filename.endswith(".pdf"))
+    data = bytearray(package.read_bytes())
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    data[start + member.compress_size // 2] ^= 0xFF  # the entry no longer inflates to its CRC
+    package.write_bytes(bytes(data))
+    damaged = check_package(package, _settings(tmp_path, mode), options=STRUCTURAL_ONLY)
+    assert damaged.verdict.value == "rejected"
+    assert intact - {"CK-FIXITY-MISMATCH"} <= damaged.codes(), "the metadata pass's findings stay in the result"
+    assert damaged.codes() - intact, "and the damaged entry is reported"
