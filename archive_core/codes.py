@@ -14,10 +14,12 @@ from public implementations. `with_lengths` lets a deployment override them.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
@@ -299,8 +301,52 @@ class Entity(StrEnum):
 DMY = "DD/MM/YYYY"
 MY = "MM/YYYY"
 Y = "YYYY"
+ISO_DATE = "YYYY-MM-DD"
+"""Not a metadata form: what the catalog also understands (dates written by other systems)."""
 SIP_DATES: tuple[str, ...] = (DMY,)
 AIP_DATES: tuple[str, ...] = (DMY, MY, Y)
+
+_DATE_PATTERNS = {
+    DMY: re.compile(r"(\d{2})/(\d{2})/(\d{4})"),
+    MY: re.compile(r"(\d{2})/(\d{4})"),
+    Y: re.compile(r"(\d{4})"),
+    ISO_DATE: re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
+}
+MIN_DATE_YEAR = 1000
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_date_span(value: str, forms: tuple[str, ...] = AIP_DATES) -> tuple[date, date] | None:
+    """First and last day denoted by `value` in one of `forms`; None when it is not such a date.
+
+    Cached: the documents of a dossier repeat the same dates.
+    """
+    text = value.strip()
+    for form in forms:
+        match = _DATE_PATTERNS[form].fullmatch(text)
+        if match:
+            try:
+                return _date_span(form, [int(group) for group in match.groups()])
+            except ValueError:  # 31/02, month 13 …
+                return None
+    return None
+
+
+def _date_span(form: str, numbers: list[int]) -> tuple[date, date] | None:
+    if form == DMY:
+        day, month, year = numbers
+        first = last = date(year, month, day)
+    elif form == ISO_DATE:
+        year, month, day = numbers
+        first = last = date(year, month, day)
+    elif form == MY:
+        month, year = numbers
+        first = date(year, month, 1)
+        last = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+    else:
+        (year,) = numbers
+        first, last = date(year, 1, 1), date(year, 12, 31)
+    return (first, last) if first.year >= MIN_DATE_YEAR else None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ roll back together. Functions flush when they need database ids.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,47 +40,15 @@ from archive_core.timeutil import Clock, system_clock
 # ---------------------------------------------------------------- values
 
 
-_DMY = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
-_MY = re.compile(r"(\d{2})/(\d{4})")
-_Y = re.compile(r"(\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-MIN_YEAR = 1000
-
-
 def parse_date_span(value: str | None) -> tuple[date, date] | None:
     """First and last day that a metadata date denotes: DD/MM/YYYY, MM/YYYY, YYYY (or ISO YYYY-MM-DD).
 
     None for anything else; the text itself is always kept as written.
     """
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        if match := _DMY.fullmatch(text):
-            day, month, year = (int(group) for group in match.groups())
-            return _single_day(date(year, month, day))
-        if match := _ISO.fullmatch(text):
-            year, month, day = (int(group) for group in match.groups())
-            return _single_day(date(year, month, day))
-        if match := _MY.fullmatch(text):
-            month, year = (int(group) for group in match.groups())
-            first = date(year, month, 1)
-            following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-            return _in_range(first, following - timedelta(days=1))
-        if match := _Y.fullmatch(text):
-            year = int(match.group(1))
-            return _in_range(date(year, 1, 1), date(year, 12, 31))
-    except ValueError:
-        return None
-    return None
+    return codes.parse_date_span(value, _CATALOG_DATES) if value else None
 
 
-def _single_day(day: date) -> tuple[date, date] | None:
-    return _in_range(day, day)
-
-
-def _in_range(first: date, last: date) -> tuple[date, date] | None:
-    return (first, last) if first.year >= MIN_YEAR else None
+_CATALOG_DATES = (codes.DMY, codes.ISO_DATE, codes.MY, codes.Y)
 
 
 def retention_due_date(end_year: int | None, years: int | None) -> date | None:

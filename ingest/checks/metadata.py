@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, Final
 
 from archive_core import codes, identifiers
-from archive_core.codes import Entity, FieldKind, FieldSpec, Profile
+from archive_core.codes import Entity, FieldKind, FieldSpec, Profile, parse_date_span
 from archive_core.findings import CheckContext, Severity, declare
 from archive_core.identifiers import IdentifierError, Reason
 from archive_core.model import Document, DocumentKind, Dossier, Fonds, composite_file_code
@@ -446,47 +446,6 @@ def _short(value: str, limit: int = 80) -> str:
 
 
 # ---------------------------------------------------------------- dates
-
-_DATE_PATTERNS = {
-    codes.DMY: re.compile(r"(\d{2})/(\d{2})/(\d{4})"),
-    codes.MY: re.compile(r"(\d{2})/(\d{4})"),
-    codes.Y: re.compile(r"(\d{4})"),
-}
-MIN_DATE_YEAR = 1000
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_date_span(
-    value: str, forms: tuple[str, ...] = (codes.DMY, codes.MY, codes.Y)
-) -> tuple[date, date] | None:
-    """First and last day denoted by `value` in one of `forms`; None when it is not such a date."""
-    text = value.strip()
-    for form in forms:
-        match = _DATE_PATTERNS[form].fullmatch(text)
-        if not match:
-            continue
-        try:
-            if form == codes.DMY:
-                day, month, year = (int(g) for g in match.groups())
-                if year < MIN_DATE_YEAR:
-                    return None
-                moment = date(year, month, day)
-                return moment, moment
-            if form == codes.MY:
-                month, year = (int(g) for g in match.groups())
-                if year < MIN_DATE_YEAR:
-                    return None
-                first = date(year, month, 1)
-                following = date(year + (month == 12), month % 12 + 1, 1)
-                return first, date.fromordinal(following.toordinal() - 1)
-            year = int(match.group(1))
-            if year < MIN_DATE_YEAR:
-                return None
-            return date(year, 1, 1), date(year, 12, 31)
-        except ValueError:
-            return None
-    return None
-
 
 def _check_date(target: _Target, spec: FieldSpec, value: str, ctx: CheckContext, today: date) -> None:
     forms = spec.date_forms or (codes.DMY,)
