@@ -122,8 +122,7 @@ def cpu_budget(package: Path, settings: Settings, staging: Path, runs: int) -> d
     from ingest.gate import _check_content
 
     with open_source(package, settings.limits, staging) as source:
-        parsed = metadata_pass.read_metadata(source, settings).package
-        assert parsed is not None
+        parsed = metadata_pass.read_metadata(source, CheckContext(), settings)
         content = ContentPass(source=source, algorithms=frozenset({"sha256"}), identifier=format_identifier())
         observed = content.run()
         parts = {
@@ -132,7 +131,7 @@ def cpu_budget(package: Path, settings: Settings, staging: Path, runs: int) -> d
             "content_pass_ms": _cpu_ms(lambda: ContentPass(
                 source=source, algorithms=frozenset({"sha256"}), identifier=format_identifier(), workers=1
             ).run(), runs),
-            "metadata_pass_ms": _cpu_ms(lambda: metadata_pass.read_metadata(source, settings), runs),
+            "metadata_pass_ms": _cpu_ms(lambda: metadata_pass.read_metadata(source, CheckContext(), settings), runs),
             "checks_after_ms": _cpu_ms(lambda: _check_content(parsed, observed, CheckContext(), settings),
                                        runs),
         }

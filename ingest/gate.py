@@ -201,12 +201,12 @@ def _read_while_hashing(
     try:
         pending = start_content_pass(source, job, in_worker=in_worker, progress=progress.advance if progress else None)
         try:
-            reading = read_metadata(source, settings)
-            if reading.rejected is None:
-                pending.more()  # the metadata pass's core is free for a second content thread
-            else:
+            try:
+                package = read_metadata(source, ctx, settings)
+            except PackageRejected:
                 pending.cancel()
-            package = reading.apply(ctx)  # raises when the metadata pass refused the package
+                raise
+            pending.more()  # the metadata pass's core is free for a second content thread
             content = pending.result()
         finally:
             pending.abandon()

@@ -7,10 +7,7 @@ why that way round). It needs only the metadata files, read whole through the pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from archive_core.findings import CheckContext, Finding, PackageRejected, Severity, declare
-from archive_core.premis import PremisEvent
+from archive_core.findings import CheckContext, PackageRejected, Severity, declare
 from archive_core.settings import Settings
 from ingest.package import PackageKind, ParsedPackage
 from ingest.readers import Reader
@@ -37,27 +34,6 @@ EMPTY_PACKAGE = declare(
 _NEEDS_DOCUMENTS = {PackageKind.TT05_SIP_HOSO, PackageKind.TT05_SIP_TAILIEU, PackageKind.BAGIT_C02}
 
 
-@dataclass
-class MetadataReading:
-    """What the metadata pass found: the model, or the finding that stopped the reading."""
-
-    package: ParsedPackage | None
-    findings: list[Finding] = field(default_factory=list)
-    events: list[PremisEvent] = field(default_factory=list)
-    rejected: Finding | None = None
-
-    def apply(self, ctx: CheckContext) -> ParsedPackage:
-        """Add the findings and events to `ctx`; raise `PackageRejected` when the reading stopped."""
-        for finding in self.findings:
-            ctx.add(finding)
-        for recorded in self.events:
-            ctx.record(recorded)
-        if self.rejected is not None:
-            raise PackageRejected(self.rejected)
-        assert self.package is not None
-        return self.package
-
-
 def readers() -> list[Reader]:
     """Readers in the order they are tried: BagIt first (a bag may carry METS in its payload)."""
     from ingest.readers.bagit import BagItReader
@@ -66,15 +42,14 @@ def readers() -> list[Reader]:
     return [BagItReader(), Tt05Reader()]
 
 
-def read_metadata(source: PackageSource, settings: Settings) -> MetadataReading:
-    """Read the package into the model and run the checks that need only the metadata (here)."""
-    ctx = CheckContext()
-    try:
-        package = _read(source, ctx, settings)
-        _check_model(package, ctx, settings)
-    except PackageRejected as rejected:
-        return MetadataReading(None, ctx.findings, ctx.events, rejected=rejected.finding)
-    return MetadataReading(package, ctx.findings, ctx.events)
+def read_metadata(source: PackageSource, ctx: CheckContext, settings: Settings) -> ParsedPackage:
+    """Read the package into the model and run the checks that need only the metadata.
+
+    Findings and events go to `ctx`; raises `PackageRejected` when the package cannot be read further.
+    """
+    package = _read(source, ctx, settings)
+    _check_model(package, ctx, settings)
+    return package
 
 
 def _read(source: PackageSource, ctx: CheckContext, settings: Settings) -> ParsedPackage:
