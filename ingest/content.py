@@ -8,9 +8,10 @@ thread that runs the pass takes the smallest first, threads that join take the
 largest first. Small files are mostly Python work (open, identify) that two
 threads would only pass the GIL back and forth on; large files are mostly
 hashing, which hashlib does without the GIL, so the two kinds overlap on two
-cores. `add_worker` lets one more thread join when a core becomes free (the
-metadata worker has finished). Optionally each file is copied into a staging
-folder in the same pass.
+cores. When a core becomes free (the metadata pass has finished), `add_worker`
+lets one more thread join, or `hand_over` gives the largest files left to
+another process (`ingest/content_worker.py`). Optionally each file is copied
+into a staging folder in the same pass.
 """
 
 from __future__ import annotations
@@ -124,6 +125,22 @@ class ContentPass:
                 return False
             self._start_thread(work)
         return True
+
+    def hand_over(self) -> list[Entry]:
+        """Give up the largest files holding about half the bytes not yet taken, for another process.
+
+        The content worker does this when the gate's thread is free: a second process hashes and
+        identifies its share without waiting for this interpreter's GIL (a second thread here
+        would, for every file's identification). Before the pass starts, a thread joins it
+        instead (nothing is handed over); after it ends, nothing is left.
+        """
+        with self._lock:
+            work = self._running
+            if work is None:
+                if not self._ended:
+                    self._joining += 1
+                return []
+            return work.give_largest_half()
 
     def _start_thread(self, work: _Work) -> None:
         thread = threading.Thread(
@@ -258,6 +275,20 @@ class _Work:
                 return self._end
             self._next += 1
             return self._next - 1
+
+    def give_largest_half(self) -> list[Entry]:
+        """Take the largest files left that hold about half the bytes left (for another process)."""
+        with self._lock:
+            if self.errors:
+                return []
+            left = sum(entry.size for entry in self.todo[self._next : self._end])
+            given = 0
+            end = self._end
+            while end - 1 > self._next and 2 * (given + self.todo[end - 1].size) <= left:
+                end -= 1
+                given += self.todo[end].size
+            share, self._end = self.todo[end : self._end], end
+            return share
 
     def finished(self) -> bool:
         with self._lock:

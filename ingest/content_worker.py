@@ -27,10 +27,16 @@ Both ways run the same pass and observe the same. A failure the worker reports, 
 dies, falls back to this process; so does a second gate while the worker is busy with another
 package (its core is taken anyway). A package refused by a damaged file is refused the same way.
 
+When the metadata pass is done its core is free, and this process takes a share of what is left:
+the worker hands over the largest files holding about half the bytes it has not started, and each
+process finishes its part (the outcomes are joined here). A second thread in the worker would do
+the same work slower: every file's identification holds the worker's GIL, so two threads there
+ran the last files 1.3–1.4× faster than one, two processes ~1.8×.
+
 One duplex pipe carries a job: here → worker the request `(source, job)`, then one-byte controls
-(MORE: the metadata pass is done, its core can take a second content thread; STOP: the package was
-refused meanwhile, finish the files in hand; END: the reply has been read); worker → here, progress
-counts (when asked for) and last the outcome.
+(MORE: the metadata pass is done, hand over a share; STOP: the package was refused meanwhile,
+finish the files in hand; END: the reply has been read); worker → here, progress counts (when
+asked for), exactly one SHARE (the paths to read here) after MORE, and the outcome.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from archive_core.settings import Settings, VirusPolicy
 from ingest.checks.virus import ScanReport, VirusScanner
 from ingest.content import ContentPass, Identifier, Progress
 from ingest.package import ObservedFile
-from ingest.source import PackageSource
+from ingest.source import Entry, PackageSource
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +101,7 @@ class PendingContent(Protocol):
     """A content pass under way, here or in the worker."""
 
     def more(self) -> None:
-        """The metadata pass is done: its core can take one more content thread."""
+        """The metadata pass is done: its core can take a part of the content pass."""
 
     def cancel(self) -> None:
         """The package was refused: finish the files in hand, then forget the outcome."""
@@ -183,9 +189,9 @@ class _Prepared:
     content: ContentPass
     scanner: VirusScanner | None
 
-    def run(self) -> ContentOutcome:
+    def run(self, entries: list[Entry] | None = None) -> ContentOutcome:
         try:
-            observed = self.content.run()
+            observed = self.content.run(entries)
             return ContentOutcome(observed, self.scanner.report() if self.scanner is not None else None)
         finally:
             if self.scanner is not None:
@@ -223,17 +229,27 @@ class _Here:
 
 
 class _InWorker:
-    """The content pass in the worker; on a failure there, read here instead."""
+    """The content pass in the worker; on a failure there, read here instead.
+
+    When the metadata pass is done (`more`), the worker hands this process the largest files
+    holding about half the bytes it has left: the two processes finish the pass side by side.
+    """
 
     def __init__(self, request: _Request, source: PackageSource, job: ContentJob, progress: Progress | None) -> None:
         self._request: _Request | None = request
         self._source = source
         self._job = job
         self._progress = progress
+        self._share: list[str] = []
 
     def more(self) -> None:
-        if self._request is not None and self._job.threads > 1:
-            self._request.control(_MORE)
+        if self._request is None or self._job.threads < 2:
+            return
+        self._request.control(_MORE)
+        try:
+            self._share = self._request.share(self._progress)
+        except Exception:  # a lost worker shows in `result`
+            log.debug("content worker gave no share", exc_info=True)
 
     def cancel(self) -> None:
         request, self._request = self._request, None
@@ -253,6 +269,12 @@ class _InWorker:
         if request is None:
             raise RuntimeError("the outcome was taken already")
         try:
+            here = self._read_share()
+        except BaseException:
+            self._request = request
+            self._refuse_after_share()
+            raise
+        try:
             outcome = request.reply(self._progress)
         except PackageRejected:
             raise
@@ -263,10 +285,34 @@ class _InWorker:
             _WORKER.discard()
         else:
             outcome.in_worker = True
-            return outcome
+            return _joined(outcome, here) if here is not None else outcome
         if self._job.sink is not None:
             shutil.rmtree(self._job.sink, ignore_errors=True)  # the worker may have copied some files
         return _prepare(self._source, self._job, self._job.threads, self._progress).run()
+
+    def _read_share(self) -> ContentOutcome | None:
+        if not self._share:
+            return None
+        wanted = set(self._share)
+        entries = [entry for entry in self._source.entries() if entry.path in wanted]
+        return _prepare(self._source, self._job, 1, self._progress).run(entries)
+
+    def _refuse_after_share(self) -> None:
+        """A file of this process's share refused the package: stop the worker, and prefer its
+        refusal (its files come first in the pass's order, as in one process)."""
+        request, self._request = self._request, None
+        if request is None:
+            return
+        request.control(_STOP)
+        try:
+            request.reply(None)
+        except WorkerFailure:
+            pass
+        except PackageRejected:
+            raise
+        except Exception:
+            log.warning("content worker lost", exc_info=True)
+            _WORKER.discard()
 
     def abandon(self) -> None:
         request, self._request = self._request, None
@@ -275,12 +321,20 @@ class _InWorker:
             request.release()
 
 
+def _joined(there: ContentOutcome, here: ContentOutcome) -> ContentOutcome:
+    """One outcome from the worker's part and this process's share."""
+    there.observed.update(here.observed)
+    if there.scan is not None and here.scan is not None:
+        there.scan = there.scan.joined(here.scan)
+    return there
+
+
 # --------------------------------------------------------------------------- the worker process
 
 _READY = b"ready"
 _START_SECONDS = 60.0
 _MORE, _STOP, _END = b"M", b"S", b"E"
-_PROGRESS, _OUTCOME = b"p", b"o"
+_PROGRESS, _OUTCOME, _SHARE = b"p", b"o", b"h"
 _PROGRESS_SECONDS = 0.1
 """The worker reports progress at most this often."""
 
@@ -349,6 +403,15 @@ class _Request:
     connection: Connection
     busy: threading.Lock
     released: bool = False
+    answer: bytes | None = None
+    """The outcome message, when it came before the share."""
+
+    def _next(self, progress: Progress | None) -> bytes:
+        """The next message that is not a progress count (those go to `progress`)."""
+        while (message := self.connection.recv_bytes())[:1] == _PROGRESS:
+            if progress is not None:
+                progress(int.from_bytes(message[1:], "little"))
+        return message
 
     def control(self, message: bytes) -> None:
         try:
@@ -356,11 +419,20 @@ class _Request:
         except OSError:  # a lost worker shows in `reply`
             log.debug("content worker did not take a control message", exc_info=True)
 
+    def share(self, progress: Progress | None) -> list[str]:
+        """After MORE: the paths this process reads itself (an outcome sent before it is kept)."""
+        while True:
+            message = self._next(progress)
+            if message[:1] == _SHARE:
+                paths: list[str] = pickle.loads(message[1:])
+                return paths
+            self.answer = message
+
     def reply(self, progress: Progress | None) -> ContentOutcome:
         try:
-            while (message := self.connection.recv_bytes())[:1] == _PROGRESS:
-                if progress is not None:
-                    progress(int.from_bytes(message[1:], "little"))
+            message = self.answer
+            while message is None or message[:1] != _OUTCOME:
+                message = self._next(progress)
             self.connection.send_bytes(_END)
         finally:
             self.release()
@@ -419,7 +491,9 @@ def _serve_one(connection: Connection, request: bytes) -> None:
     sending = threading.Lock()
     prepared: _Prepared | None = None
     ready = threading.Event()
-    listener = threading.Thread(target=_listen, args=(connection, ready, lambda: prepared), daemon=True)
+    listener = threading.Thread(
+        target=_listen, args=(connection, sending, ready, lambda: prepared), daemon=True
+    )
     listener.start()
     try:
         source, job, wants_progress = pickle.loads(request)
@@ -441,8 +515,16 @@ def _serve_one(connection: Connection, request: bytes) -> None:
     listener.join()
 
 
-def _listen(connection: Connection, ready: threading.Event, prepared: Callable[[], _Prepared | None]) -> None:
-    """The worker's control thread for one package: MORE and STOP until END (or the pipe closes)."""
+def _listen(
+    connection: Connection,
+    sending: threading.Lock,
+    ready: threading.Event,
+    prepared: Callable[[], _Prepared | None],
+) -> None:
+    """The worker's control thread for one package: MORE and STOP until END (or the pipe closes).
+
+    MORE is answered with exactly one SHARE message: the paths the gate's process reads itself.
+    """
     while True:
         try:
             message = connection.recv_bytes()
@@ -452,11 +534,11 @@ def _listen(connection: Connection, ready: threading.Event, prepared: Callable[[
             return
         ready.wait()
         current = prepared()
-        if current is None:
-            continue
         if message == _MORE:
-            current.content.add_worker()
-        elif message == _STOP:
+            share = [entry.path for entry in current.content.hand_over()] if current is not None else []
+            with sending:
+                connection.send_bytes(_SHARE + pickle.dumps(share, pickle.HIGHEST_PROTOCOL))
+        elif message == _STOP and current is not None:
             current.content.stop.set()
 
 

@@ -206,7 +206,7 @@ def _read_while_hashing(
             except PackageRejected:
                 pending.cancel()
                 raise
-            pending.more()  # the metadata pass's core is free for a second content thread
+            pending.more()  # the metadata pass's core is free for a part of the content pass
             content = pending.result()
         finally:
             pending.abandon()

@@ -9,6 +9,7 @@ import shutil
 import signal
 import tarfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -369,3 +370,121 @@ def test_a_damaged_file_does_not_hide_the_metadata_findings(tmp_path: Path, mode
     assert damaged.verdict.value == "rejected"
     assert intact - {"CK-FIXITY-MISMATCH"} <= damaged.codes(), "the metadata pass's findings stay in the result"
     assert damaged.codes() - intact, "and the damaged entry is reported"
+
+
+def test_a_hand_over_gives_the_largest_files_holding_half_the_bytes_left(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    handed: list[list[Any]] = []
+    once = threading.Lock()
+
+    def progress(_count: int) -> None:
+        with once:
+            if not handed:
+                handed.append(shared.hand_over())
+
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
+        alone = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1).run()
+        shared = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1, progress=progress)
+        kept = shared.run()
+        share = handed[0]
+        elsewhere = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1).run(share)
+        assert shared.hand_over() == [], "nothing is left once the pass has ended"
+    sizes = sorted(e.size for e in source.entries())
+    assert share and [e.size for e in share] == sizes[-len(share):], "the largest files"
+    left = sum(sizes[1:])  # the first file was in hand when it was asked
+    given = sum(e.size for e in share)
+    next_largest = sizes[-len(share) - 1]
+    assert 2 * given <= left < 2 * (given + next_largest), "as many of the largest as fit in half the bytes left"
+    assert not set(kept) & set(elsewhere) and {**kept, **elsewhere} == alone
+
+
+def test_a_hand_over_asked_for_before_the_pass_starts_adds_a_thread(packages: dict[str, Path], tmp_path: Path) -> None:
+    names: set[str] = set()
+    both = threading.Barrier(2, timeout=30)
+
+    def record(_entry: Any) -> None:
+        if threading.current_thread().name not in names:
+            names.add(threading.current_thread().name)
+            both.wait()
+
+    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
+        early = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1, consumers=[record])
+        assert early.hand_over() == []
+        assert len(early.run()) == len(source.entries())
+    assert len(names) == 2, "the free core still serves the pass"
+
+
+@pytest.fixture(scope="module")
+def slow_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Large enough that the worker is still reading when the share is asked for."""
+    dossier = generate_dossier(seed=4, documents=24, doc_bytes=400_000)
+    return write_tt05_sip(dossier, tmp_path_factory.mktemp("slow"), as_zip=False)
+
+
+def _shared_pass(source: PackageSource, job: ContentJob, progress: Any = None) -> tuple[ContentOutcome, list[str]]:
+    """The content pass in the worker with this process taking a share (retried until it gets one)."""
+    for wait in (0.005, 0.01, 0.02, 0.05, 0.1):
+        pending = start_content_pass(source, job, in_worker=True, progress=progress)
+        time.sleep(wait)  # the worker must have started its pass to hand over files
+        pending.more()
+        share = list(pending._share)  # type: ignore[attr-defined]
+        outcome = pending.result()
+        if share:
+            return outcome, share
+        if progress is not None:
+            progress(-sum(e.size for e in source.entries()))  # the next attempt counts again
+    raise AssertionError("the worker never handed over a share")
+
+
+def test_this_process_reads_the_share_the_worker_hands_over(slow_package: Path, tmp_path: Path) -> None:
+    counted: list[int] = []
+    with open_source(slow_package, Settings().limits, tmp_path / "staging") as source:
+        expected = run_content_pass(source, _job(source), in_worker=False)
+        job = _job(source, chunk_bytes=4096, sink=tmp_path / "files")
+        outcome, share = _shared_pass(source, job, counted.append)
+        sizes = {e.path: e.size for e in source.entries()}
+        assert outcome.in_worker and _seen(outcome) == _seen(expected)
+        assert sum(counted) == sum(sizes.values())
+        assert min(sizes[p] for p in share) >= max(s for p, s in sizes.items() if p not in share)
+        for path in share:
+            staged = outcome.observed[path].staged_path
+            assert staged is not None and Path(staged).read_bytes() == source.read_bounded(path, sizes[path])
+
+
+def test_a_damaged_file_in_the_share_refuses_the_package_and_the_worker_stays(
+    slow_package: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    dossier = generate_dossier(seed=4, documents=24, doc_bytes=400_000)
+    package = write_tt05_sip(dossier, tmp_path / "p", as_zip=True)
+    with open_source(package, Settings().limits, tmp_path / "listing") as source:
+        last = sorted(source.entries(), key=lambda e: e.size)[-1].path  # the pass's order: read last
+    with zipfile.ZipFile(package) as archive:
+        victim = next(i for i in archive.infolist() if i.filename.endswith("/" + last))
+    data = bytearray(package.read_bytes())
+    start = victim.header_offset + 30 + len(victim.filename.encode()) + len(victim.extra)
+    data[start + victim.compress_size // 2] ^= 0xFF  # the entry no longer inflates to its CRC
+    package.write_bytes(bytes(data))
+    assert content_worker.warm_up()
+    process = content_worker._WORKER._process
+    with open_source(package, Settings().limits, tmp_path / "s") as source:
+        job = _job(source, chunk_bytes=4096)
+        with pytest.raises(PackageRejected) as here:
+            run_content_pass(source, job, in_worker=False)
+        for wait in (0.005, 0.01, 0.02, 0.05, 0.1):
+            pending = start_content_pass(source, job, in_worker=True)
+            time.sleep(wait)
+            pending.more()
+            share = list(pending._share)  # type: ignore[attr-defined]
+            with pytest.raises(PackageRejected) as there:
+                pending.result()
+            assert there.value.finding.code == here.value.finding.code
+            if any(victim.filename.endswith(path) for path in share):
+                break
+        else:
+            raise AssertionError("the damaged file never was in this process's share")
+    assert content_worker._WORKER._process is process, "a refusal is no failure of the worker"
+    with open_source(slow_package, Settings().limits, tmp_path / "again") as source:
+        assert run_content_pass(source, _job(source), in_worker=True).in_worker

@@ -10,7 +10,7 @@ import pytest
 from archive_core.findings import CheckContext
 from archive_core.premis import EventType
 from archive_core.settings import Limits, Settings, VirusPolicy
-from ingest.checks.virus import check_viruses
+from ingest.checks.virus import ScanReport, ScanResult, check_viruses
 from ingest.content_worker import ContentJob, run_content_pass
 from ingest.package import PackageKind, ParsedPackage
 from ingest.source import open_source
@@ -109,3 +109,15 @@ def test_the_gate_scans_the_same_in_the_content_worker(clamd: Clamd, tmp_path: P
         kept = list((settings.quarantine_dir / result.submission_id).glob("*.quarantined"))
         assert [k.read_bytes() for k in kept] == [EICAR], (mode, [f.to_dict() for f in result.findings])
     assert found["always"] == found["never"] == [("CK-VIRUS-FOUND", victim.relative_to(package).as_posix())]
+
+
+def test_reports_of_a_shared_pass_join_into_one() -> None:
+    """The content worker and this process each scan their share of a package."""
+    policy = VirusPolicy()
+    there = ScanReport(policy, True, "ClamAV 1.0", "", {"a.pdf": ScanResult("a.pdf", clean=True)})
+    here = ScanReport(policy, True, "ClamAV 1.0", "", {"b.pdf": ScanResult("b.pdf", False, EICAR_SIGNATURE)})
+    joined = there.joined(here)
+    assert set(joined.results) == {"a.pdf", "b.pdf"} and joined.infected and joined.available
+    down = ScanReport(policy, False, "", "clamd unreachable", {})
+    assert not there.joined(down).available and there.joined(down).unavailable_reason == "clamd unreachable"
+    assert not down.joined(there).available

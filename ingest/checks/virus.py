@@ -84,6 +84,16 @@ class ScanReport:
     def infected(self) -> bool:
         return any(result.signature for result in self.results.values())
 
+    def joined(self, other: ScanReport) -> ScanReport:
+        """One report for a pass two processes shared (each scanned its own files)."""
+        return ScanReport(
+            policy=self.policy,
+            available=self.available and other.available,
+            version=self.version or other.version,
+            unavailable_reason=self.unavailable_reason or other.unavailable_reason,
+            results={**self.results, **other.results},
+        )
+
 
 class _Session:
     """One clamd IDSESSION connection: requests are answered in order."""
