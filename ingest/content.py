@@ -8,10 +8,9 @@ thread that runs the pass takes the smallest first, threads that join take the
 largest first. Small files are mostly Python work (open, identify) that two
 threads would only pass the GIL back and forth on; large files are mostly
 hashing, which hashlib does without the GIL, so the two kinds overlap on two
-cores. When a core becomes free (the metadata pass has finished), `add_worker`
-lets one more thread join, or `hand_over` gives the largest files left to
-another process (`ingest/content_worker.py`). Optionally each file is copied
-into a staging folder in the same pass.
+cores. When a core becomes free (the metadata pass has finished), `hand_over`
+gives the largest files left to another process (`ingest/content_worker.py`).
+Optionally each file is copied into a staging folder in the same pass.
 """
 
 from __future__ import annotations
@@ -108,23 +107,6 @@ class ContentPass:
         if work.errors:
             raise work.errors[min(work.errors)]
         return {observed.path: observed for observed in work.observed if observed is not None}
-
-    def add_worker(self) -> bool:
-        """Let one more thread join the pass (a core has become free): now, or when it starts.
-
-        False once the pass has ended or has no file left to hand out.
-        """
-        with self._lock:
-            work = self._running
-            if work is None:
-                if self._ended:
-                    return False
-                self._joining += 1
-                return True
-            if work.finished():
-                return False
-            self._start_thread(work)
-        return True
 
     def hand_over(self) -> list[Entry]:
         """Give up the largest files holding about half the bytes not yet taken, for another process.

@@ -41,6 +41,7 @@ asked for), exactly one SHARE (the paths to read here) after MORE, and the outco
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -253,16 +254,9 @@ class _InWorker:
 
     def cancel(self) -> None:
         request, self._request = self._request, None
-        if request is None:
-            return
-        request.control(_STOP)
-        try:
-            request.reply(None)
-        except (PackageRejected, WorkerFailure):  # the package is refused already: no matter
-            pass
-        except Exception:
-            log.warning("content worker lost", exc_info=True)
-            _WORKER.discard()
+        if request is not None:
+            with contextlib.suppress(PackageRejected):  # the package is refused already: no matter
+                _stop(request)
 
     def result(self) -> ContentOutcome:
         request, self._request = self._request, None
@@ -271,8 +265,7 @@ class _InWorker:
         try:
             here = self._read_share()
         except BaseException:
-            self._request = request
-            self._refuse_after_share()
+            _stop(request)  # raises the worker's refusal instead: its files come first in the pass's order
             raise
         try:
             outcome = request.reply(self._progress)
@@ -297,28 +290,25 @@ class _InWorker:
         entries = [entry for entry in self._source.entries() if entry.path in wanted]
         return _prepare(self._source, self._job, 1, self._progress).run(entries)
 
-    def _refuse_after_share(self) -> None:
-        """A file of this process's share refused the package: stop the worker, and prefer its
-        refusal (its files come first in the pass's order, as in one process)."""
-        request, self._request = self._request, None
-        if request is None:
-            return
-        request.control(_STOP)
-        try:
-            request.reply(None)
-        except WorkerFailure:
-            pass
-        except PackageRejected:
-            raise
-        except Exception:
-            log.warning("content worker lost", exc_info=True)
-            _WORKER.discard()
-
     def abandon(self) -> None:
         request, self._request = self._request, None
         if request is not None:
             _WORKER.discard()
             request.release()
+
+
+def _stop(request: _Request) -> None:
+    """Stop the worker's pass of a refused package and wait for it; raises the worker's own refusal."""
+    request.control(_STOP)
+    try:
+        request.reply(None)
+    except WorkerFailure:
+        pass
+    except PackageRejected:
+        raise
+    except Exception:
+        log.warning("content worker lost", exc_info=True)
+        _WORKER.discard()
 
 
 def _joined(there: ContentOutcome, here: ContentOutcome) -> ContentOutcome:

@@ -192,44 +192,6 @@ def test_a_pickled_tar_source_never_removes_the_unpacked_files(tmp_path: Path) -
 # --------------------------------------------------------------------------- the content pass queue
 
 
-def test_a_thread_added_mid_pass_shares_the_work(packages: dict[str, Path], tmp_path: Path) -> None:
-    limits = Settings().limits
-    with open_source(packages["tt05-folder"], limits, tmp_path / "s") as source:
-        alone = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1).run()
-        added: list[bool] = []
-        once = threading.Lock()
-
-        def progress(_count: int) -> None:
-            with once:
-                if not added:
-                    added.append(shared.add_worker())
-
-        shared = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1, progress=progress)
-        together = shared.run()
-        assert added == [True]
-        assert not shared.add_worker(), "no pass is running any more"
-    assert {p: o.checksums for p, o in together.items()} == {p: o.checksums for p, o in alone.items()}
-
-
-def test_a_thread_asked_for_before_the_pass_starts_joins_at_the_start(
-    packages: dict[str, Path], tmp_path: Path
-) -> None:
-    """The worker may hear MORE before its pass has started: the thread must not be lost."""
-    names: set[str] = set()
-    both = threading.Barrier(2, timeout=30)
-
-    def record(_entry: Any) -> None:
-        if threading.current_thread().name not in names:
-            names.add(threading.current_thread().name)
-            both.wait()  # times out (BrokenBarrierError) if only one thread runs
-
-    with open_source(packages["tt05-folder"], Settings().limits, tmp_path / "s") as source:
-        early = ContentPass(source=source, algorithms=frozenset({"sha256"}), workers=1, consumers=[record])
-        assert early.add_worker()
-        early.run()
-    assert len(names) == 2
-
-
 def test_the_first_unreadable_file_stops_the_pass(packages: dict[str, Path], tmp_path: Path) -> None:
     package = tmp_path / "copy"
     shutil.copytree(packages["tt05-folder"], package)
