@@ -166,7 +166,7 @@ class ContentPass:
         )
 
     def _scan_whole(self, entry: Entry, scan: _Scan, limit: int) -> tuple[bytes, bytes, int]:
-        """A file that fits in one chunk: one read, and head and tail without copies."""
+        """A file that fits in one chunk: one read; head and tail are slices of it."""
         data = self.source.read_bounded(entry.path, limit)
         if data:
             scan.feed(memoryview(data))
@@ -271,10 +271,6 @@ class _Work:
                 given += self.todo[end].size
             share, self._end = self.todo[end : self._end], end
             return share
-
-    def finished(self) -> bool:
-        with self._lock:
-            return bool(self.errors) or self._next >= self._end
 
     def fail(self, index: int, error: BaseException) -> None:
         with self._lock:

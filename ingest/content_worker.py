@@ -131,7 +131,7 @@ def start_content_pass(
 def run_content_pass(
     source: PackageSource, job: ContentJob, *, in_worker: bool, progress: Progress | None = None
 ) -> ContentOutcome:
-    """The whole content pass, with every thread `job` allows from the start."""
+    """The whole content pass, on every core `job` allows from the start (nothing runs beside it)."""
     pending = start_content_pass(source, job, in_worker=in_worker, progress=progress)
     pending.more()
     return pending.result()
@@ -286,8 +286,7 @@ class _InWorker:
     def _read_share(self) -> ContentOutcome | None:
         if not self._share:
             return None
-        wanted = set(self._share)
-        entries = [entry for entry in self._source.entries() if entry.path in wanted]
+        entries = [entry for path in self._share if (entry := self._source.get(path)) is not None]
         return _prepare(self._source, self._job, 1, self._progress).run(entries)
 
     def abandon(self) -> None:

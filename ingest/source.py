@@ -242,7 +242,7 @@ class Entry:
     compressed_size: int | None = None
 
     def __reduce__(self) -> tuple[type[Entry], tuple[str, int, str, int | None]]:
-        """Pickled as its four values (listings travel to the metadata worker; ~3× faster than slots state)."""
+        """Pickled as its four values (listings travel to the content worker; ~3× faster than slots state)."""
         return (Entry, (self.path, self.size, self.raw_name, self.compressed_size))
 
 
@@ -625,7 +625,7 @@ def _open_file_nofollow(dir_fd: int, name: str, shown: str) -> int:
 
 
 class ChangedSourceError(OSError):
-    """A package file reopened elsewhere (the metadata worker) is not the file that was listed."""
+    """A package file reopened elsewhere (the content worker) is not the file that was listed."""
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -741,7 +741,7 @@ class _LocalTreeSource(PackageSource):
         cache.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        """For the metadata worker: the listing travels, descriptors are reopened there (no-follow)."""
+        """For the content worker: the listing travels, descriptors are reopened there (no-follow)."""
         state = dict(self.__dict__)
         state.pop("_folder_fds", None)
         state.pop("_folder_lock", None)
@@ -848,7 +848,7 @@ class _ZipMember:
     data_start: int = 0
 
     def __reduce__(self) -> tuple[type[_ZipMember], tuple[Any, ...]]:
-        """Pickled as its values, in field order (the listing travels to the metadata worker)."""
+        """Pickled as its values, in field order (the listing travels to the content worker)."""
         return (_ZipMember, tuple(getattr(self, name) for name in self.__slots__))
 
 
@@ -899,14 +899,14 @@ class ZipSource(PackageSource):
             raise
 
     def __getstate__(self) -> dict[str, Any]:
-        """For the metadata worker: the validated listing travels; the file is reopened there."""
+        """For the content worker: the validated listing travels; the file is reopened there."""
         state = dict(self.__dict__)
         state["_fd"] = -1
         state["_needs_reopen"] = True
         return state
 
     def _reopen(self) -> None:
-        """Open the same file again (in the metadata worker), refusing a file changed meanwhile."""
+        """Open the same file again (in the content worker), refusing a file changed meanwhile."""
         fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
         if _identity(os.fstat(fd)) != self._identity:
             os.close(fd)
@@ -1533,7 +1533,7 @@ class TarSource(_LocalTreeSource):
             os.close(dir_fd)
 
     def __getstate__(self) -> dict[str, Any]:
-        """A copy in the metadata worker reads the unpacked files but never removes them."""
+        """A copy in the content worker reads the unpacked files but never removes them."""
         state = super().__getstate__()
         state["_own_staging"] = None
         return state
