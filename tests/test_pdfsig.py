@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -432,6 +434,25 @@ def test_threads_give_the_same_results(
         parallel = list(pool.map(lambda f: validator.validate_file(f, at=AT).to_dict(), files * 2))
     assert parallel == sequential * 2
 
+
+
+def test_threads_on_a_fresh_validator_share_the_trust_anchors_safely(pki: TestPki, signed: Path,
+                                                                      tmp_path: Path) -> None:
+    """The first validations of a new validator run side by side on the same anchor objects.
+
+    asn1crypto parses lazily; unparsed shared anchors made one of these threads fail now and
+    then ("No field numbered 2 is present"). A tiny switch interval makes the race likely.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for round_ in range(60):
+            validator = make_validator(tmp_path / str(round_), pki.anchors_dir)
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                outcomes = list(pool.map(partial(validator.validate_file, at=AT), [signed] * 6))
+            assert all(only(outcome).trusted for outcome in outcomes), round_
+    finally:
+        sys.setswitchinterval(interval)
 
 # ---------------------------------------------------------------- trust store
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from asn1crypto import tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.core import ParsableOctetBitString  # type: ignore[import-untyped]
 from cryptography import x509 as pyca_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
@@ -125,6 +126,23 @@ class _Work:
     embedded: Any = None
 
 
+def shareable_certificate(der: bytes) -> asn1_x509.Certificate:
+    """A certificate parsed to the last leaf, so that validation threads sharing it only read it.
+
+    asn1crypto parses lazily and fills a structure's child list one child at a time: a second
+    thread reading a half-filled list fails ("No field numbered 2 is present"). The extension
+    values are parsed first so that the recursive parse of ``native`` reaches into them too.
+    """
+    cert = asn1_x509.Certificate.load(der)
+    _ = cert.key_identifier_value  # parses and caches every extension value
+    public_key = cert.public_key["public_key"]
+    if isinstance(public_key, ParsableOctetBitString):
+        _ = public_key.parsed
+    _ = cert.native, cert.sha256, cert.sha1, cert.issuer_serial, cert.self_signed
+    _ = cert.subject.hashable, cert.issuer.hashable, cert.public_key.sha256
+    return cert
+
+
 def software_label() -> str:
     try:
         hanko, certvalidator = metadata.version("pyHanko"), metadata.version("pyhanko-certvalidator")
@@ -137,11 +155,9 @@ class Engine:
     def __init__(self, trust: TrustStore, config: EngineConfig) -> None:
         self.trust = trust
         self.config = config
-        self.anchors = [asn1_x509.Certificate.load(a.der) for a in trust.anchors]
-        self.intermediates = [asn1_x509.Certificate.load(i.der) for i in trust.intermediates]
+        self.anchors = [shareable_certificate(a.der) for a in trust.anchors]
+        self.intermediates = [shareable_certificate(i.der) for i in trust.intermediates]
         self.anchor_fingerprints = {a.sha256 for a in trust.anchors}
-        for cert in self.anchors + self.intermediates:
-            _ = cert.subject.native, cert.public_key.native  # parse now: shared objects stay read-only later
         self.software = software_label()
         speedups.install()
         self._failed_urls: dict[str, float] = {}
