@@ -174,10 +174,12 @@ STATE_LABELS = {
 def ingest(ctx: click.Context, packages: Sequence[Path], as_json: bool, actor: str, no_progress: bool) -> None:
     """Check and archive packages: gate, AIP, encrypted copies on every location, catalog."""
     from ingest.archive import IngestError, ingest_package, open_archive, recover
+    from ingest.content_worker import warm_up_for_batch
     from ingest.report import render_report
 
     archive = open_archive(_settings(ctx))
     recover(archive, actor=actor)
+    warm_up_for_batch(archive.settings, len(packages))
     worst = 0
     for package in packages:
         progress = RichProgress(enabled=not no_progress and not as_json and sys.stderr.isatty())

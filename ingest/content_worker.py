@@ -14,7 +14,8 @@ this process's GIL while every hashing thread waits for it). Measured on 200 × 
 less per package than the other way round.
 
 The worker is one process started once and kept warm (forkserver, modules preloaded, their objects
-frozen out of the garbage collector's way). A long-running process calls `warm_up()` at start;
+frozen out of the garbage collector's way). A long-running process calls `warm_up()` at start, a
+batch command `warm_up_for_batch()` (`earchive ingest` with several packages);
 `Settings.content_worker` decides per package:
 
 - `never`: always in this process;
@@ -149,6 +150,17 @@ def warm_up() -> bool:
         _WORKER.discard()
         return False
     return True
+
+
+def warm_up_for_batch(settings: Settings, packages: int) -> bool:
+    """Start the worker before a batch of `packages` packages, unless `settings` keep contents here.
+
+    Started, it also takes the batch's mid-sized packages (`content_worker_min_files` files and more),
+    which alone are not worth its start (about 0.25 s).
+    """
+    if packages < 2 or settings.content_worker == "never":
+        return False
+    return warm_up()
 
 
 def worker_running() -> bool:

@@ -170,6 +170,15 @@ def test_when_the_worker_is_used(tmp_path: Path) -> None:
     assert use(10, auto) == content_worker.worker_running()
 
 
+def test_a_batch_starts_the_worker_first_unless_contents_stay_here(tmp_path: Path) -> None:
+    content_worker._WORKER.discard()
+    assert not content_worker.warm_up_for_batch(_settings(tmp_path, "auto"), 1)
+    assert not content_worker.warm_up_for_batch(_settings(tmp_path, "never"), 5)
+    assert not content_worker.worker_running()
+    assert content_worker.warm_up_for_batch(_settings(tmp_path, "auto"), 2)
+    assert content_worker.worker_running()
+
+
 def test_a_pickled_tar_source_never_removes_the_unpacked_files(tmp_path: Path) -> None:
     folder = tmp_path / "bag"
     (folder / "data").mkdir(parents=True)
