@@ -40,9 +40,9 @@ from ingest.receipt import Verdict
 from preservation.cli_support import EXIT_FAILED, EXIT_OK, backup_command, restore_command
 from preservation.export import ExportError, export_dossier
 from preservation.fixity import audit_fixity
+from tests.archive_homes import ingest_dossiers, make_settings
 from tests.catalog_fixtures import postgres  # noqa: F401  (fixture)
 from tests.services_pg import Postgres
-from tests.test_fixity_audit import ingest_dossiers, make_settings
 
 PLAIN = GateOptions(virus_scan=False, pdf_evidence=False)
 

@@ -13,13 +13,13 @@ from sqlalchemy import select, update
 
 from archive_core.catalog import AuditRow, CopyRow, CopyState, DossierRow, DossierState
 from archive_core.storage import LocalStore
-from ingest.archive import Archive, open_archive
+from ingest.archive import Archive
 from ingest.gate import GateOptions, check_package
 from ingest.receipt import Verdict
 from preservation.cli_support import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, export_command, locations_command
 from preservation.export import ExportError, export_aip, export_dossier, locations_report
 from preservation.fixity import audit_fixity
-from tests.test_fixity_audit import ingest_dossiers, make_settings
+from tests.archive_homes import ingest_dossiers, make_settings, open_copy
 
 PLAIN = GateOptions(virus_scan=False, pdf_evidence=False)
 
@@ -33,10 +33,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
 
 @pytest.fixture
 def archive(template: tuple[Path, list[str]], tmp_path: Path) -> Iterator[Archive]:
-    shutil.copytree(template[0], tmp_path / "home", symlinks=True)
-    opened = open_archive(make_settings(tmp_path / "home"))
-    yield opened
-    opened.close()
+    yield from open_copy(template[0], tmp_path)
 
 
 def dossier_row(archive: Archive, aip_id: str) -> DossierRow:

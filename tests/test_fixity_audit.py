@@ -16,44 +16,22 @@ from sqlalchemy import select, update
 
 from archive_core.catalog import AuditRow, CopyRow, CopyState, DossierRow, EventRow
 from archive_core.premis import EventType, Outcome
-from archive_core.settings import Location, Settings
+from archive_core.settings import Location
 from archive_core.storage import LocalStore
 from archive_core.timeutil import VN_TZ
-from ingest.archive import Archive, ingest_package, open_archive
+from ingest.archive import Archive, open_archive
 from ingest.gate import GateOptions, check_package
-from ingest.generator import generate_dossier, write_tt05_sip
 from ingest.receipt import Verdict
 from preservation import fixity
 from preservation.cli_support import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, fixity_command
 from preservation.export import ExportError, export_dossier
 from preservation.fixity import CheckOutcome, FixityError, RepairOutcome, audit_fixity, run_fixity_job
+from tests.archive_homes import ingest_dossiers, make_settings, open_copy
 from tests.s3_fixtures import make_bucket, make_s3_store, seaweed  # noqa: F401  (fixtures)
 from tests.services_s3 import SeaweedServer
 
 PLAIN = GateOptions(virus_scan=False, pdf_evidence=False)
 DOSSIERS = 3
-
-
-def make_settings(home: Path, locations: list[Location] | None = None) -> Settings:
-    settings = Settings(home=home, workers=2)
-    settings.virus.when_unavailable = "skip"
-    if locations is not None:
-        settings.storage.locations = locations
-    return settings
-
-
-def ingest_dossiers(settings: Settings, work: Path, count: int, first_seed: int = 100) -> list[str]:
-    archive = open_archive(settings)
-    try:
-        aips = []
-        for seed in range(first_seed, first_seed + count):
-            generated = generate_dossier(seed=seed, documents=2, doc_bytes=20_000)
-            result = ingest_package(write_tt05_sip(generated, work / f"sip-{seed}"), archive)
-            assert result.state == "archived" and result.aip_id is not None
-            aips.append(result.aip_id)
-        return aips
-    finally:
-        archive.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +44,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
 
 @pytest.fixture
 def archive(template: tuple[Path, list[str]], tmp_path: Path) -> Iterator[Archive]:
-    shutil.copytree(template[0], tmp_path / "home", symlinks=True)
-    opened = open_archive(make_settings(tmp_path / "home"))
-    yield opened
-    opened.close()
+    yield from open_copy(template[0], tmp_path)
 
 
 def copies(archive: Archive) -> list[CopyRow]:
