@@ -435,7 +435,6 @@ def test_threads_give_the_same_results(
     assert parallel == sequential * 2
 
 
-
 def test_threads_on_a_fresh_validator_share_the_trust_anchors_safely(pki: TestPki, signed: Path,
                                                                       tmp_path: Path) -> None:
     """The first validations of a new validator run side by side on the same anchor objects.
@@ -453,6 +452,7 @@ def test_threads_on_a_fresh_validator_share_the_trust_anchors_safely(pki: TestPk
             assert all(only(outcome).trusted for outcome in outcomes), round_
     finally:
         sys.setswitchinterval(interval)
+
 
 # ---------------------------------------------------------------- trust store
 
