@@ -25,8 +25,9 @@ batch command `warm_up_for_batch()` (`earchive ingest` with several packages);
   Small packages stay here: shipping the listing costs more than it saves.
 
 Both ways run the same pass and observe the same. A failure the worker reports, or a worker that
-dies, falls back to this process; so does a second gate while the worker is busy with another
-package (its core is taken anyway). A package refused by a damaged file is refused the same way.
+dies, falls back to this process (its progress counts resume where the bar stood); so does a
+second gate while the worker is busy with another package (its core is taken anyway). A package
+refused by a damaged file is refused the same way.
 
 When the metadata pass is done its core is free, and this process takes a share of what is left:
 the worker hands over the largest files holding about half the bytes it has not started, and each
@@ -252,7 +253,7 @@ class _InWorker:
         self._request: _Request | None = request
         self._source = source
         self._job = job
-        self._progress = progress
+        self._progress = _Shown(progress) if progress is not None else None
         self._share: list[str] = []
 
     def more(self) -> None:
@@ -293,6 +294,8 @@ class _InWorker:
             return _joined(outcome, here) if here is not None else outcome
         if self._job.sink is not None:
             shutil.rmtree(self._job.sink, ignore_errors=True)  # the worker may have copied some files
+        if self._progress is not None:
+            self._progress.read_again()
         return _prepare(self._source, self._job, self._job.threads, self._progress).run()
 
     def _read_share(self) -> ContentOutcome | None:
@@ -541,6 +544,33 @@ def _listen(
                 connection.send_bytes(_SHARE + pickle.dumps(share, pickle.HIGHEST_PROTOCOL))
         elif message == _STOP and current is not None:
             current.content.stop.set()
+
+
+class _Shown:
+    """Byte counts passed on to a progress hook; a pass read again passes on only what is new.
+
+    After a worker failure the whole pass runs again here: its first counts cover bytes the hook
+    was already given (by the worker, by this process's share), and would take the bar past 100 %.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._shown = 0
+        self._skip = 0
+
+    def __call__(self, count: int) -> None:
+        with self._lock:
+            skipped = min(self._skip, count)
+            self._skip -= skipped
+            count -= skipped
+            self._shown += count
+        if count:
+            self._progress(count)
+
+    def read_again(self) -> None:
+        with self._lock:
+            self._skip = self._shown
 
 
 class _ProgressSender:

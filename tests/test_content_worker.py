@@ -423,6 +423,41 @@ def test_this_process_reads_the_share_the_worker_hands_over(slow_package: Path, 
             assert staged is not None and Path(staged).read_bytes() == source.read_bounded(path, sizes[path])
 
 
+def test_a_worker_lost_after_some_progress_takes_the_bar_to_the_total_not_beyond(
+    slow_package: Path, tmp_path: Path
+) -> None:
+    """The worker dies while this process reads its share: the pass read again here passes on
+    only the bytes the bar has not shown yet."""
+    counted: list[int] = []
+    armed = False
+
+    def kill_worker_once_armed(count: int) -> None:
+        nonlocal armed
+        counted.append(count)
+        process = content_worker._WORKER._process
+        if armed and process is not None and process.pid is not None:
+            armed = False
+            os.kill(process.pid, signal.SIGKILL)
+
+    with open_source(slow_package, Settings().limits, tmp_path / "staging") as source:
+        total = sum(e.size for e in source.entries())
+        job = _job(source, chunk_bytes=4096)
+        for wait in (0.005, 0.01, 0.02, 0.05, 0.1):
+            assert content_worker.warm_up()
+            counted.clear()
+            pending = start_content_pass(source, job, in_worker=True, progress=kill_worker_once_armed)
+            time.sleep(wait)  # the worker must have started its pass to hand over files
+            pending.more()
+            armed = bool(pending._share)  # type: ignore[attr-defined]
+            outcome = pending.result()
+            if not outcome.in_worker:
+                break
+        else:
+            raise AssertionError("the worker never handed over a share")
+        assert _seen(outcome) == _seen(run_content_pass(source, job, in_worker=False))
+    assert sum(counted) == total
+
+
 def test_a_damaged_file_in_the_share_refuses_the_package_and_the_worker_stays(
     slow_package: Path, tmp_path: Path
 ) -> None:
