@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -342,7 +342,7 @@ def _date_span(form: str, numbers: list[int]) -> tuple[date, date] | None:
     elif form == MY:
         month, year = numbers
         first = date(year, month, 1)
-        last = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+        last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
     else:
         (year,) = numbers
         first, last = date(year, 1, 1), date(year, 12, 31)

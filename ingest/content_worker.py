@@ -85,7 +85,8 @@ class ContentJob:
 
     algorithms: frozenset[str]
     threads: int
-    """Threads once the metadata pass is done; one fewer before (its core is busy)."""
+    """Threads in all: the worker runs one fewer (the metadata pass has a core) and this process reads
+    the share it hands over with one; a pass in this process runs them all from the start."""
     chunk_bytes: int = 1024 * 1024
     sink: Path | None = None
     """When set, every file is also copied into this folder (staging)."""

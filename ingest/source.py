@@ -1256,15 +1256,15 @@ class _ZipEntryReader(_CheckedReader):
     def read_whole(self) -> bytes:
         """Every byte of the entry at once (small entries), with the checks `readinto` makes."""
         pieces: list[bytes] = []
-        left = self._size
-        while left > 0:
-            out = self._produce(left)
+        while self._left > 0:
+            out = self._produce(self._left)
             if not out:
                 self._short()
             pieces.append(out)
             self._crc = zlib.crc32(out, self._crc)
-            left -= len(out)
+            self._left -= len(out)
         self._verify_end()
+        self._verified = True
         return b"".join(pieces)
 
     def _produce(self, max_out: int) -> bytes:
